@@ -1,0 +1,2 @@
+export { env } from './env.ts';
+export { exportStage, PHASES, validateStage } from './stage.ts';

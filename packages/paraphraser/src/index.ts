@@ -1,0 +1,2 @@
+export { env } from './env.ts';
+export { stage } from './stage.ts';

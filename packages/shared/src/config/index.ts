@@ -1,0 +1,136 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { BoolEnv, IntEnv, OptionalString } from './env-util.ts';
+
+export { BoolEnv, formatEnvIssues, IntEnv, OptionalString, parseEnv } from './env-util.ts';
+
+/**
+ * The env every stage shares: object storage, the automation DB, logging and the harness.
+ * Stages extend `sharedEnvShape` with their own variables in their `env.ts` and parse once with `parseEnv`.
+ */
+
+const HOST_PORT = /^(?:https?:\/\/)?[A-Za-z0-9.-]+(?::\d{1,5})?\/?$/;
+/** Lowercase bucket-name characters only: the prefix is prepended to the seed's bucket names. */
+const BUCKET_PREFIX = /^[a-z0-9][a-z0-9-]{0,30}-$/;
+
+export const sharedEnvShape = {
+  // --- object storage (MinIO or any S3 server); unset MINIO_ENDPOINT = local folder store ---
+  /** host:port of the S3 API, e.g. minio.minio.svc.cluster.local:9000. A http(s):// prefix is accepted. */
+  MINIO_ENDPOINT: OptionalString.pipe(
+    z.string().regex(HOST_PORT, 'expected host:port, e.g. minio.minio.svc.cluster.local:9000').optional(),
+  ),
+  MINIO_ACCESS_KEY: OptionalString,
+  MINIO_SECRET_KEY: OptionalString,
+  MINIO_USE_SSL: BoolEnv.default(false),
+  MINIO_REGION: z.string().min(1).default('us-east-1'),
+  /** Optional prefix for the three bucket names (e.g. "staging-"), for several environments in one server. */
+  MINIO_BUCKET_PREFIX: OptionalString.pipe(
+    z.string().regex(BUCKET_PREFIX, 'expected lowercase letters, digits and dashes ending in "-"').optional(),
+  ),
+  // --- automation DB; unset DATABASE_URL = embedded PGlite ---
+  DATABASE_URL: OptionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(?:ql)?:\/\/\S+$/, 'expected a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  DB_POOL_MAX: IntEnv({ min: 1, max: 100 }).default(4),
+  /** Where the embedded defaults live: PGlite's data dir and the folder object store. */
+  PRONIELTS_DATA_DIR: z.string().min(1).default('.pronielts'),
+  // --- logging and harness ---
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Airflow's KubernetesPodOperator reads /airflow/xcom/return.json when do_xcom_push is on. */
+  AIRFLOW_XCOM_DIR: z.string().min(1).default('/airflow/xcom'),
+  /** How long a stage may take to wind down after SIGTERM before it exits 75 anyway. */
+  STAGE_SHUTDOWN_GRACE_MS: IntEnv({ min: 0, max: 600_000 }).default(20_000),
+};
+
+type SharedShapeOutput = z.output<z.ZodObject<typeof sharedEnvShape>>;
+
+/** Cross-field rules: S3 credentials are required exactly when an S3 endpoint is configured. */
+function sharedRules(env: SharedShapeOutput, ctx: z.core.$RefinementCtx<SharedShapeOutput>): void {
+  if (!env.MINIO_ENDPOINT) return;
+  for (const key of ['MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY'] as const) {
+    if (!env[key]) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: 'is required when MINIO_ENDPOINT is set (expected a non-empty string)',
+      });
+    }
+  }
+}
+
+export const sharedEnv = z.object(sharedEnvShape).superRefine(sharedRules);
+export type SharedEnv = z.output<typeof sharedEnv>;
+
+/** A stage's env schema: the shared variables plus its own, with the shared cross-field rules. */
+export function stageEnv<T extends z.ZodRawShape>(shape: T) {
+  return z.object({ ...sharedEnvShape, ...shape }).superRefine(sharedRules as never);
+}
+
+export const BUCKETS = {
+  raw: 'pronielts-raw',
+  transcriptions: 'pronielts-transcriptions',
+  processed: 'pronielts-processed',
+} as const;
+export type BucketId = keyof typeof BUCKETS;
+
+export type StorageConfig =
+  | {
+      kind: 's3';
+      endPoint: string;
+      port: number | undefined;
+      useSSL: boolean;
+      accessKey: string;
+      secretKey: string;
+      region: string;
+      bucketPrefix: string;
+    }
+  | { kind: 'folder'; root: string; bucketPrefix: string };
+
+export function storageConfigFrom(env: SharedEnv): StorageConfig {
+  const bucketPrefix = env.MINIO_BUCKET_PREFIX ?? '';
+  if (!env.MINIO_ENDPOINT) {
+    return { kind: 'folder', root: path.resolve(env.PRONIELTS_DATA_DIR, 'objects'), bucketPrefix };
+  }
+  const explicitTls = env.MINIO_ENDPOINT.startsWith('https://');
+  const hostPort = env.MINIO_ENDPOINT.replace(/^https?:\/\//, '').replace(/\/$/, '');
+  const [host, port] = hostPort.split(':');
+  return {
+    kind: 's3',
+    endPoint: host ?? hostPort,
+    port: port ? Number(port) : undefined,
+    useSSL: explicitTls || env.MINIO_USE_SSL,
+    // superRefine guarantees both when MINIO_ENDPOINT is set.
+    accessKey: env.MINIO_ACCESS_KEY ?? '',
+    secretKey: env.MINIO_SECRET_KEY ?? '',
+    region: env.MINIO_REGION,
+    bucketPrefix,
+  };
+}
+
+export type DbConfig =
+  | { kind: 'postgres'; url: string; poolMax: number }
+  | { kind: 'pglite'; dataDir: string };
+
+export function dbConfigFrom(env: SharedEnv): DbConfig {
+  if (env.DATABASE_URL) return { kind: 'postgres', url: env.DATABASE_URL, poolMax: env.DB_POOL_MAX };
+  return { kind: 'pglite', dataDir: path.resolve(env.PRONIELTS_DATA_DIR, 'db') };
+}
+
+/** Values that must never appear in logs or error messages. */
+export function secretsOf(env: SharedEnv): string[] {
+  const out: string[] = [];
+  if (env.MINIO_SECRET_KEY) out.push(env.MINIO_SECRET_KEY);
+  if (env.MINIO_ACCESS_KEY) out.push(env.MINIO_ACCESS_KEY);
+  if (env.DATABASE_URL) {
+    try {
+      const u = new URL(env.DATABASE_URL);
+      if (u.password) out.push(decodeURIComponent(u.password), u.password);
+    } catch {
+      out.push(env.DATABASE_URL);
+    }
+  }
+  return out.filter((s) => s.length >= 4);
+}

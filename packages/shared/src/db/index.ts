@@ -1,0 +1,12 @@
+export type { Database } from '../contracts/rows.ts';
+export { type Db, type OpenDbOptions, openDb } from './connect.ts';
+export {
+  type MigrationReport,
+  type MigrationStep,
+  migrateDown,
+  migrateToLatest,
+  migrationStatus,
+  pendingMigrations,
+} from './migrate.ts';
+export * from './repositories/pipeline-runs.repository.ts';
+export * from './repositories/stage-runs.repository.ts';

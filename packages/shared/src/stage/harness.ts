@@ -1,0 +1,404 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { z } from 'zod';
+import { dbConfigFrom, parseEnv, type SharedEnv, secretsOf, storageConfigFrom } from '../config/index.ts';
+import { type RunId, type StageName, type StageSummary, toRunId } from '../contracts/index.ts';
+import {
+  type Db,
+  ensurePipelineRun,
+  finishStageRun,
+  migrateToLatest,
+  openDb,
+  pendingMigrations,
+  startStageRun,
+} from '../db/index.ts';
+import { EXIT, type ExitCode, exitCodeFor, StageError, toStageError } from '../errors.ts';
+import { createLogger, createRedactor, describeError, type Logger } from '../log/index.ts';
+import { createObjectStore, type ObjectStore } from '../storage/index.ts';
+
+/**
+ * The stage harness: argv/env → run() → exit code. Every stage CLI is `main(definition)`.
+ *
+ *   parse argv and env (bad → exit 2, one line naming the problem)
+ *   open the DB and the object store (down → exit 75), migrate the embedded DB / check a real one
+ *   record a stage_runs row (attempt n), call run(ctx), record how it ended
+ *   write the summary to /airflow/xcom/return.json (when that folder exists) and as the last log line
+ *
+ * SIGTERM/SIGINT abort `ctx.signal`: the stage stops taking new items, run() returns, the attempt is
+ * recorded as interrupted and the process exits 75. If run() does not return within the grace period,
+ * the process exits 75 anyway; a second signal exits at once.
+ */
+
+export type OptionSpec = {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  short?: string;
+  description: string;
+  /** Placeholder in --help, e.g. <uri>. */
+  arg?: string;
+};
+
+export interface StageContext<I, E> {
+  stage: StageName;
+  runId: RunId;
+  attempt: number;
+  input: I;
+  env: E;
+  log: Logger;
+  db: Db;
+  store: ObjectStore;
+  /** Aborted on SIGTERM/SIGINT: check it between items and return early. */
+  signal: AbortSignal;
+}
+
+export interface StageResult {
+  counts: StageSummary['counts'];
+  rejections?: Record<string, number>;
+  /** Stage-specific summary fields (media ids, release id...). */
+  extra?: Record<string, unknown>;
+}
+
+export interface StageDefinition<I, E extends SharedEnv> {
+  name: StageName;
+  /** The binary name in --help. */
+  bin: string;
+  description: string;
+  options: Record<string, OptionSpec>;
+  env: z.ZodType<E>;
+  /** Builds the validated input from parsed argv (run id already normalised). */
+  input: (args: { runId: RunId; values: Record<string, unknown>; positionals: string[] }) => I;
+  run: (ctx: StageContext<I, E>) => Promise<StageResult>;
+  /** Extra env-var documentation for --help. */
+  envHelp?: Record<string, string>;
+}
+
+export interface RunOptions {
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Defaults to installing real signal handlers on `process`. */
+  installSignalHandlers?: boolean;
+}
+
+const COMMON_OPTIONS: Record<string, OptionSpec> = {
+  'run-id': { type: 'string', description: 'pipeline run id (an Airflow run_id is normalised)', arg: '<id>' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+const SHARED_ENV_HELP: Record<string, string> = {
+  MINIO_ENDPOINT: 'S3 API host:port; unset = local folder store under PRONIELTS_DATA_DIR',
+  MINIO_ACCESS_KEY: 'S3 access key (required with MINIO_ENDPOINT)',
+  MINIO_SECRET_KEY: 'S3 secret key (required with MINIO_ENDPOINT)',
+  MINIO_USE_SSL: 'true/false (default false)',
+  MINIO_BUCKET_PREFIX: 'optional prefix for the bucket names, e.g. staging-',
+  DATABASE_URL: 'postgres:// URL of the automation DB; unset = embedded PGlite under PRONIELTS_DATA_DIR',
+  PRONIELTS_DATA_DIR: 'embedded DB and object store location (default .pronielts)',
+  LOG_LEVEL: 'trace|debug|info|warn|error (default info)',
+  AIRFLOW_XCOM_DIR: 'where return.json is written if the folder exists (default /airflow/xcom)',
+  STAGE_SHUTDOWN_GRACE_MS: 'time to wind down after SIGTERM before exiting 75 (default 20000)',
+};
+
+export function usage<I, E extends SharedEnv>(def: StageDefinition<I, E>): string {
+  const opts = { ...COMMON_OPTIONS, ...def.options };
+  const optLines = Object.entries(opts).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.arg ?? '<value>'}` : ''}`;
+    return `  ${flag.padEnd(34)} ${o.description}${o.multiple ? ' (repeatable)' : ''}`;
+  });
+  const envLines = Object.entries({ ...def.envHelp, ...SHARED_ENV_HELP }).map(
+    ([k, v]) => `  ${k.padEnd(34)} ${v}`,
+  );
+  return [
+    `Usage: ${def.bin} --run-id <id> [options]`,
+    '',
+    def.description,
+    '',
+    'Options:',
+    ...optLines,
+    '',
+    'Environment:',
+    ...envLines,
+    '',
+    'Exit codes: 0 done (rejected items are data, not failures) · 2 invalid input or configuration ·',
+    '            75 a dependency is unavailable or the stage was interrupted (retry) · 1 a bug',
+    '',
+  ].join('\n');
+}
+
+/** Secret-looking env values, read before validation so even a config error cannot leak them. */
+function rawSecrets(env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(env)) {
+    if (v && /SECRET|PASSWORD|TOKEN|ACCESS_KEY/i.test(k)) out.push(v);
+  }
+  try {
+    return [...out, ...secretsOf({ DATABASE_URL: env.DATABASE_URL } as SharedEnv)];
+  } catch {
+    return out;
+  }
+}
+
+function writeXcom(dir: string, summary: unknown): boolean {
+  if (!fs.existsSync(dir)) return false;
+  const file = path.join(dir, 'return.json');
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(summary));
+  fs.renameSync(tmp, file);
+  return true;
+}
+
+/** Runs a stage and returns its exit code. `main()` is this plus process.exit. */
+export async function runStage<I, E extends SharedEnv>(
+  def: StageDefinition<I, E>,
+  opts: RunOptions = {},
+): Promise<ExitCode> {
+  const argv = opts.argv ?? process.argv.slice(2);
+  const rawEnv = opts.env ?? process.env;
+  const redact = createRedactor(rawSecrets(rawEnv));
+  const boot = createLogger({ level: 'info', base: { stage: def.name }, secrets: rawSecrets(rawEnv) });
+
+  // --- argv -------------------------------------------------------------------------------------
+  let values: Record<string, unknown>;
+  let positionals: string[];
+  try {
+    const parsed = parseArgs({
+      args: argv,
+      options: Object.fromEntries(
+        Object.entries({ ...COMMON_OPTIONS, ...def.options }).map(([k, o]) => [
+          k,
+          { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) },
+        ]),
+      ),
+      allowPositionals: true,
+      strict: true,
+    });
+    values = parsed.values as Record<string, unknown>;
+    positionals = parsed.positionals;
+  } catch (err) {
+    boot.error({ code: 'input_invalid' }, `${(err as Error).message} (see --help)`);
+    return EXIT.invalidInput;
+  }
+  if (values.help) {
+    process.stdout.write(usage(def));
+    return EXIT.ok;
+  }
+
+  // --- env and input ----------------------------------------------------------------------------
+  let env: E;
+  let runId: RunId;
+  let input: I;
+  try {
+    env = parseEnv(def.env, rawEnv);
+    if (typeof values['run-id'] !== 'string' || values['run-id'] === '') {
+      throw new StageError('input_invalid', '--run-id is required');
+    }
+    try {
+      runId = toRunId(values['run-id']);
+    } catch {
+      throw new StageError(
+        'input_invalid',
+        `--run-id ${JSON.stringify(values['run-id'])} cannot be made a run id`,
+      );
+    }
+    input = def.input({ runId, values, positionals });
+  } catch (err) {
+    const se = toStageError(err, 'input_invalid');
+    boot.error({ code: se.code }, redact(se.message));
+    return exitCodeFor(se);
+  }
+
+  const log = createLogger({
+    level: env.LOG_LEVEL,
+    base: { stage: def.name, run_id: runId },
+    secrets: [...rawSecrets(rawEnv), ...secretsOf(env)],
+  });
+
+  // --- signals ----------------------------------------------------------------------------------
+  const ac = new AbortController();
+  let forced: ((code: ExitCode) => void) | undefined;
+  const forcedExit = new Promise<ExitCode>((resolve) => {
+    forced = resolve;
+  });
+  let graceTimer: NodeJS.Timeout | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (ac.signal.aborted) {
+      log.warn({ signal: sig }, 'second signal: exiting now');
+      forced?.(EXIT.unavailable);
+      return;
+    }
+    log.warn(
+      { signal: sig, grace_ms: env.STAGE_SHUTDOWN_GRACE_MS },
+      'stopping: no new items, finishing the current one',
+    );
+    ac.abort(new StageError('interrupted', `received ${sig}`));
+    graceTimer = setTimeout(() => {
+      log.error({ grace_ms: env.STAGE_SHUTDOWN_GRACE_MS }, 'grace period over: exiting 75');
+      forced?.(EXIT.unavailable);
+    }, env.STAGE_SHUTDOWN_GRACE_MS);
+    graceTimer.unref();
+  };
+  const install = opts.installSignalHandlers ?? true;
+  if (install) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+
+  const started = Date.now();
+  let db: Db | undefined;
+  let store: ObjectStore | undefined;
+  let stageRunId: string | undefined;
+  let attempt = 1;
+
+  const body = async (): Promise<ExitCode> => {
+    try {
+      // --- dependencies ---------------------------------------------------------------------------
+      const dbConfig = dbConfigFrom(env);
+      const storageConfig = storageConfigFrom(env);
+      db = await openDb(dbConfig, {
+        applicationName: `pronielts-${def.name}`,
+        onPoolError: (e) => log.warn({ err: describeError(e, redact) }, 'idle database connection failed'),
+      });
+      store = createObjectStore(storageConfig);
+      log.info({ db: dbConfig.kind, storage: store.location }, 'starting');
+      try {
+        if (dbConfig.kind === 'pglite') {
+          await migrateToLatest(db);
+        } else {
+          const pending = await pendingMigrations(db);
+          if (pending.length > 0) {
+            throw new StageError(
+              'config_invalid',
+              `database schema is behind (pending: ${pending.join(', ')}); run pronielts-migrate latest first`,
+            );
+          }
+        }
+      } catch (err) {
+        throw dbError(err);
+      }
+      await store.ensureBuckets();
+      try {
+        await ensurePipelineRun(db, runId);
+        const row = await startStageRun(db, { runId, stage: def.name, host: os.hostname() });
+        stageRunId = row.id;
+        attempt = row.attempt;
+      } catch (err) {
+        throw dbError(err);
+      }
+
+      // --- the work -------------------------------------------------------------------------------
+      const result = await def.run({
+        stage: def.name,
+        runId,
+        attempt,
+        input,
+        env,
+        log: log.child({ attempt }),
+        db,
+        store,
+        signal: ac.signal,
+      });
+      const interrupted = ac.signal.aborted;
+      const summary: StageSummary & Record<string, unknown> = {
+        stage: def.name,
+        runId,
+        status: interrupted ? 'interrupted' : 'ok',
+        attempt,
+        durationMs: Date.now() - started,
+        counts: result.counts,
+        rejections: result.rejections ?? {},
+        ...result.extra,
+      };
+      await finishStageRun(db, stageRunId, {
+        status: interrupted ? 'interrupted' : 'succeeded',
+        exitCode: interrupted ? EXIT.unavailable : EXIT.ok,
+        durationMs: summary.durationMs,
+        summary,
+        errorCode: interrupted ? 'interrupted' : null,
+        errorMessage: interrupted ? 'stopped by signal before all items were done' : null,
+      });
+      if (interrupted) {
+        log.warn({ summary }, 'stage interrupted');
+        return EXIT.unavailable;
+      }
+      const xcom = writeXcom(env.AIRFLOW_XCOM_DIR, summary);
+      log.info({ summary, xcom }, 'stage finished');
+      return EXIT.ok;
+    } catch (err) {
+      const code =
+        ac.signal.aborted && !(err instanceof StageError && err.code !== 'interrupted')
+          ? EXIT.unavailable
+          : exitCodeFor(err);
+      const se = toStageError(err);
+      const described = describeError(se, redact);
+      if (db && stageRunId) {
+        await finishStageRun(db, stageRunId, {
+          status: code === EXIT.unavailable && ac.signal.aborted ? 'interrupted' : 'failed',
+          exitCode: code,
+          durationMs: Date.now() - started,
+          summary: null,
+          errorCode: se.code,
+          errorMessage: described.message.slice(0, 4000),
+        }).catch((e) => log.warn({ err: describeError(e, redact) }, 'could not record the failed attempt'));
+      }
+      const summary = {
+        stage: def.name,
+        runId,
+        status: 'failed',
+        attempt,
+        durationMs: Date.now() - started,
+        error: { code: se.code, message: described.message },
+        exitCode: code,
+      };
+      if (code === EXIT.bug)
+        log.error({ summary, stack: redact(String((err as Error)?.stack ?? '')) }, 'stage failed');
+      else log.error({ summary }, 'stage failed');
+      return code;
+    }
+  };
+
+  try {
+    return await Promise.race([body(), forcedExit]);
+  } finally {
+    if (graceTimer) clearTimeout(graceTimer);
+    if (install) {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
+    await Promise.allSettled([db?.destroy(), store?.close()]);
+  }
+}
+
+/** Connection failures against the DB name the DB, not a driver internal. */
+function dbError(err: unknown): unknown {
+  if (err instanceof StageError) return err;
+  const se = toStageError(err);
+  if (se.code === 'dependency_unavailable') {
+    return new StageError('db_unavailable', `automation database unavailable: ${se.message}`, { cause: err });
+  }
+  return err;
+}
+
+/** The entry point of a stage CLI: runs the stage and exits with its code. */
+export async function main<I, E extends SharedEnv>(
+  def: StageDefinition<I, E>,
+  argv: string[] = process.argv.slice(2),
+): Promise<never> {
+  const redact = createRedactor(rawSecrets(process.env));
+  const fatal = (kind: string) => (reason: unknown) => {
+    // A stray error (e.g. a driver socket error) must not become a crash trace: classify it and exit.
+    const code = exitCodeFor(reason);
+    const line = {
+      level: 'fatal',
+      stage: def.name,
+      msg: kind,
+      err: describeError(reason, redact),
+      exitCode: code,
+    };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+    process.exit(code);
+  };
+  process.on('unhandledRejection', fatal('unhandled rejection'));
+  process.on('uncaughtException', fatal('uncaught exception'));
+  const code = await runStage(def, { argv });
+  process.exit(code);
+}

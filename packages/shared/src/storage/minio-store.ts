@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as Minio from 'minio';
+import { BUCKETS, type BucketId, type StorageConfig } from '../config/index.ts';
+import { isConnectionError, StageError } from '../errors.ts';
+import {
+  assertKey,
+  assertPrefix,
+  bucketNameFor,
+  hashingTap,
+  type ObjectInfo,
+  ObjectNotFoundError,
+  type ObjectStore,
+  type PutBody,
+  type PutOptions,
+  type PutResult,
+  sha256Of,
+} from './object-store.ts';
+
+/**
+ * Part size for multipart uploads. The minio client buffers one part in memory (and a whole object up to
+ * this size for single PUTs), so this is the ceiling on upload memory. S3 allows 5 MiB to 5 GiB;
+ * 16 MiB x 10,000 parts covers objects up to ~156 GiB before the client grows it.
+ */
+export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+
+const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
+
+type S3Config = Extract<StorageConfig, { kind: 's3' }>;
+
+/** MinIO or any S3-compatible server, through the `minio` client. */
+export class MinioStore implements ObjectStore {
+  readonly kind = 's3' as const;
+  readonly location: string;
+  readonly #client: Minio.Client;
+  readonly #prefix: string;
+  readonly #region: string;
+  readonly #spoolDir: string;
+
+  constructor(config: S3Config, opts: { partSize?: number; spoolDir?: string } = {}) {
+    this.#client = new Minio.Client({
+      endPoint: config.endPoint,
+      ...(config.port ? { port: config.port } : {}),
+      useSSL: config.useSSL,
+      accessKey: config.accessKey,
+      secretKey: config.secretKey,
+      region: config.region,
+      partSize: opts.partSize ?? DEFAULT_PART_SIZE,
+      pathStyle: true,
+    });
+    this.#prefix = config.bucketPrefix;
+    this.#region = config.region;
+    this.#spoolDir = opts.spoolDir ?? os.tmpdir();
+    this.location = `${config.useSSL ? 'https' : 'http'}://${config.endPoint}${config.port ? `:${config.port}` : ''}`;
+  }
+
+  bucketName(bucket: BucketId): string {
+    return bucketNameFor(this.#prefix, bucket);
+  }
+
+  /** Turns connection failures into a retryable storage_unavailable error naming the server. */
+  async #guard<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof StageError || err instanceof ObjectNotFoundError) throw err;
+      if (isConnectionError(err)) {
+        const detail = err instanceof Error ? err.message : String(err);
+        throw new StageError(
+          'storage_unavailable',
+          `object storage ${this.location} unavailable during ${op}: ${detail}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
+  }
+
+  async ensureBuckets(): Promise<void> {
+    await this.#guard('ensureBuckets', async () => {
+      for (const b of Object.keys(BUCKETS) as BucketId[]) {
+        const name = this.bucketName(b);
+        if (await this.#client.bucketExists(name)) continue;
+        try {
+          await this.#client.makeBucket(name, this.#region);
+        } catch (err) {
+          // Another process created it between our check and our create.
+          const code = (err as { code?: string }).code;
+          if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw err;
+        }
+      }
+    });
+  }
+
+  async put(bucket: BucketId, key: string, body: PutBody, opts: PutOptions = {}): Promise<PutResult> {
+    assertKey(key);
+    const meta = { 'Content-Type': opts.contentType ?? 'application/octet-stream' };
+    const name = this.bucketName(bucket);
+    if (typeof body === 'string' || Buffer.isBuffer(body)) {
+      const buf = Buffer.from(body);
+      await this.#guard('put', () => this.#client.putObject(name, key, buf, buf.length, meta));
+      return { key, size: buf.length, sha256: sha256Of(buf) };
+    }
+    if (opts.size === undefined) return this.#spoolThenPut(bucket, key, body, opts);
+    const size = opts.size;
+
+    const tap = hashingTap();
+    const piped = pipeline(body, tap);
+    try {
+      // Promise.all fails fast: if the source dies, we do not wait for an upload that can never finish.
+      await this.#guard('put', () =>
+        Promise.all([this.#client.putObject(name, key, tap, size, meta), piped]),
+      );
+    } catch (err) {
+      tap.destroy();
+      await this.#abort(name, key);
+      throw err;
+    }
+    const digest = tap.digest();
+    if (digest.size !== size) {
+      await this.#client.removeObject(name, key).catch(() => {});
+      throw new StageError(
+        'integrity',
+        `upload of ${name}/${key}: source gave ${digest.size} bytes, expected ${size}`,
+      );
+    }
+    return { key, ...digest };
+  }
+
+  /** Streams of unknown length are spooled to disk first so that upload memory stays bounded. */
+  async #spoolThenPut(bucket: BucketId, key: string, body: Readable, opts: PutOptions): Promise<PutResult> {
+    await fsp.mkdir(this.#spoolDir, { recursive: true });
+    const tmp = path.join(this.#spoolDir, `pronielts-spool-${randomUUID()}`);
+    try {
+      await pipeline(body, fs.createWriteStream(tmp, { flags: 'wx' }));
+      return await this.putFile(bucket, key, tmp, opts);
+    } finally {
+      await fsp.rm(tmp, { force: true });
+    }
+  }
+
+  async putFile(bucket: BucketId, key: string, filePath: string, opts: PutOptions = {}): Promise<PutResult> {
+    const { size } = await fsp.stat(filePath);
+    return this.put(bucket, key, fs.createReadStream(filePath), { ...opts, size });
+  }
+
+  /** A failed multipart upload leaves invisible parts behind; remove them (best effort). */
+  async #abort(bucketName: string, key: string): Promise<void> {
+    try {
+      await this.#client.removeIncompleteUpload(bucketName, key);
+    } catch {
+      // The server may be the reason we are here; an orphaned upload is invisible and expires by lifecycle.
+    }
+  }
+
+  async get(bucket: BucketId, key: string): Promise<Readable> {
+    assertKey(key);
+    const name = this.bucketName(bucket);
+    return this.#guard('get', async () => {
+      try {
+        return await this.#client.getObject(name, key);
+      } catch (err) {
+        if (NOT_FOUND.has((err as { code?: string }).code ?? '')) throw new ObjectNotFoundError(name, key);
+        throw err;
+      }
+    });
+  }
+
+  async stat(bucket: BucketId, key: string): Promise<ObjectInfo | null> {
+    assertKey(key);
+    const name = this.bucketName(bucket);
+    return this.#guard('stat', async () => {
+      try {
+        const st = await this.#client.statObject(name, key);
+        return { key, size: st.size };
+      } catch (err) {
+        if (NOT_FOUND.has((err as { code?: string }).code ?? '')) return null;
+        throw err;
+      }
+    });
+  }
+
+  async *list(bucket: BucketId, prefix: string): AsyncIterable<ObjectInfo> {
+    assertPrefix(prefix);
+    const stream = this.#client.listObjectsV2(this.bucketName(bucket), prefix, true);
+    try {
+      for await (const item of stream as AsyncIterable<Minio.BucketItem>) {
+        if (item.name) yield { key: item.name, size: item.size };
+      }
+    } catch (err) {
+      if (isConnectionError(err)) {
+        throw new StageError(
+          'storage_unavailable',
+          `object storage ${this.location} unavailable during list`,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
+  }
+
+  async remove(bucket: BucketId, key: string): Promise<void> {
+    assertKey(key);
+    await this.#guard('remove', () => this.#client.removeObject(this.bucketName(bucket), key));
+  }
+
+  /** Incomplete multipart uploads under a prefix (for tests and cleanup tooling). */
+  async incompleteUploads(bucket: BucketId, prefix = ''): Promise<string[]> {
+    const out: string[] = [];
+    const stream = this.#client.listIncompleteUploads(this.bucketName(bucket), prefix, true);
+    for await (const u of stream as AsyncIterable<{ key: string }>) out.push(u.key);
+    return out;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,226 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestDatabase, uniqueName } from '@pronielts/test-services';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { StageSummary } from '../src/contracts/index.ts';
+import { type Db, listStageRuns, migrateToLatest, openDb } from '../src/db/index.ts';
+import { startOwnMinio, startOwnPostgres } from './helpers/disposable-servers.ts';
+import { PROBE, spawnStage } from './helpers/spawn-stage.ts';
+
+const services = inject('services');
+const minio = services.s3[0];
+if (!minio) throw new Error('no S3 endpoint');
+
+describe('stage harness against real PostgreSQL and S3', () => {
+  let dbUrl: string;
+  let drop: () => Promise<void>;
+  let db: Db;
+  const s3Env = {
+    MINIO_ENDPOINT: `${minio.endPoint}:${minio.port}`,
+    MINIO_ACCESS_KEY: minio.accessKey,
+    MINIO_SECRET_KEY: minio.secretKey,
+  };
+
+  beforeAll(async () => {
+    ({ url: dbUrl, drop } = await createTestDatabase(services));
+    db = await openDb({ kind: 'postgres', url: dbUrl, poolMax: 2 });
+    await migrateToLatest(db);
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await drop?.();
+  });
+
+  const baseEnv = () => ({ ...s3Env, DATABASE_URL: dbUrl, MINIO_BUCKET_PREFIX: `${uniqueName()}-` });
+
+  it('exits 0, records the attempt and writes the XCom summary, also as the last log line', async () => {
+    const xcom = fs.mkdtempSync(path.join(os.tmpdir(), 'xcom-'));
+    const runId = 'manual__2026-11-22T10:00:00+00:00';
+    const p = spawnStage(PROBE, ['--run-id', runId, '--items', '3'], {
+      ...baseEnv(),
+      AIRFLOW_XCOM_DIR: xcom,
+    });
+    expect(await p.exit).toBe(0);
+    const summary = StageSummary.passthrough().parse(
+      JSON.parse(fs.readFileSync(path.join(xcom, 'return.json'), 'utf8')),
+    );
+    expect(summary).toMatchObject({
+      stage: 'ingest',
+      runId: 'manual__2026-11-22t10-00-00-00-00',
+      status: 'ok',
+      attempt: 1,
+    });
+    expect(summary.counts).toEqual({ in: 3, out: 3, rejected: 0, skipped: 0 });
+    const last = p.json().at(-1);
+    expect(last?.summary).toEqual(summary);
+    const runs = await listStageRuns(db, summary.runId, 'ingest');
+    expect(runs.map((r) => [r.status, r.exit_code])).toEqual([['succeeded', 0]]);
+    // Secrets never reach the logs.
+    expect(p.lines.join('\n')).not.toContain(minio.secretKey);
+  });
+
+  it('re-running a finished run does the work exactly once (second attempt skips every item)', async () => {
+    const env = baseEnv();
+    const first = spawnStage(PROBE, ['--run-id', 'rerun-1', '--items', '4'], env);
+    expect(await first.exit).toBe(0);
+    const second = spawnStage(PROBE, ['--run-id', 'rerun-1', '--items', '4'], env);
+    expect(await second.exit).toBe(0);
+    expect(second.summary().counts).toEqual({ in: 4, out: 0, rejected: 0, skipped: 4 });
+    const rows = await db
+      .selectFrom('run_media')
+      .select('source_hash')
+      .where('run_id', '=', 'rerun-1')
+      .execute();
+    expect(rows).toHaveLength(4);
+  });
+
+  it('on SIGTERM stops between items, records the attempt as interrupted, exits 75; a re-run finishes the rest', async () => {
+    const env = { ...baseEnv(), PROBE_ITEM_DELAY_MS: '300' };
+    const p = spawnStage(PROBE, ['--run-id', 'sigterm-1', '--items', '50'], env);
+    await p.waitForLine((l) => l.msg === 'item done' && l.item === 1);
+    p.child.kill('SIGTERM');
+    expect(await p.exit).toBe(75);
+    const runs = await listStageRuns(db, 'sigterm-1', 'ingest');
+    expect(runs.map((r) => [r.status, r.exit_code])).toEqual([['interrupted', 75]]);
+    const done = await db
+      .selectFrom('run_media')
+      .select('source_hash')
+      .where('run_id', '=', 'sigterm-1')
+      .execute();
+    expect(done.length).toBeGreaterThanOrEqual(2);
+    expect(done.length).toBeLessThan(50);
+
+    const again = spawnStage(PROBE, ['--run-id', 'sigterm-1', '--items', '50'], {
+      ...env,
+      PROBE_ITEM_DELAY_MS: '0',
+    });
+    expect(await again.exit).toBe(0);
+    const counts = again.summary().counts;
+    expect((counts?.out ?? 0) + (counts?.skipped ?? 0)).toBe(50);
+    expect(counts?.skipped).toBe(done.length);
+    const all = await db
+      .selectFrom('run_media')
+      .select('source_hash')
+      .where('run_id', '=', 'sigterm-1')
+      .execute();
+    expect(all).toHaveLength(50);
+    expect((await listStageRuns(db, 'sigterm-1', 'ingest')).map((r) => r.attempt)).toEqual([1, 2]);
+  });
+
+  it('exits 2 with one line naming a missing variable, without echoing any secret value', async () => {
+    const p = spawnStage(PROBE, ['--run-id', 'cfg-1'], {
+      MINIO_ENDPOINT: '127.0.0.1:1',
+      MINIO_ACCESS_KEY: 'access-key-value-123',
+      DATABASE_URL: 'postgres://u:hunter2-secret@127.0.0.1:1/db',
+    });
+    expect(await p.exit).toBe(2);
+    expect(p.lines).toHaveLength(1);
+    const line = JSON.parse(p.lines[0] ?? '{}') as { msg: string; code: string };
+    expect(line.code).toBe('config_invalid');
+    expect(line.msg).toContain('MINIO_SECRET_KEY');
+    expect(line.msg).toMatch(/required/);
+    expect(p.lines[0]).not.toContain('access-key-value-123');
+    expect(p.lines[0]).not.toContain('hunter2-secret');
+  });
+
+  it('exits 2 on a malformed variable, naming it and what was expected', async () => {
+    const p = spawnStage(PROBE, ['--run-id', 'cfg-2'], {
+      ...baseEnv(),
+      MINIO_USE_SSL: 'maybe',
+      DB_POOL_MAX: 'lots',
+    });
+    expect(await p.exit).toBe(2);
+    const msg = String(JSON.parse(p.lines[0] ?? '{}').msg);
+    expect(msg).toMatch(/MINIO_USE_SSL: expected true or false/);
+    expect(msg).toMatch(/DB_POOL_MAX: expected number/);
+    expect(msg).not.toMatch(/DB_POOL_MAX: is required/);
+  });
+
+  it('exits 2 without --run-id and on unknown flags', async () => {
+    expect(await spawnStage(PROBE, [], baseEnv()).exit).toBe(2);
+    expect(await spawnStage(PROBE, ['--run-id', 'x', '--bogus'], baseEnv()).exit).toBe(2);
+  });
+
+  it('prints usage with options, env vars and exit codes on --help', async () => {
+    const p = spawnStage(PROBE, ['--help'], {});
+    expect(await p.exit).toBe(0);
+    const out = p.lines.join('\n');
+    expect(out).toContain('Usage: probe-stage --run-id <id>');
+    expect(out).toContain('--items <n>');
+    expect(out).toContain('MINIO_ENDPOINT');
+    expect(out).toContain('75 a dependency is unavailable');
+  });
+
+  it('exits 75 when the database is unreachable from the start', async () => {
+    const p = spawnStage(PROBE, ['--run-id', 'down-1'], {
+      ...baseEnv(),
+      DATABASE_URL: 'postgres://x:y@127.0.0.1:1/db',
+    });
+    expect(await p.exit).toBe(75);
+    const last = { summary: p.summary() };
+    expect(last.summary?.error?.code).toBe('db_unavailable');
+    expect(last.summary?.error?.message).not.toContain(':y@');
+  });
+
+  it('exits 75 when the object store is unreachable from the start', async () => {
+    const p = spawnStage(PROBE, ['--run-id', 'down-2'], { ...baseEnv(), MINIO_ENDPOINT: '127.0.0.1:1' });
+    expect(await p.exit).toBe(75);
+    const last = { summary: p.summary() };
+    expect(last.summary?.error?.code).toBe('storage_unavailable');
+  });
+});
+
+describe.runIf(services.mode === 'loopback' && services.minioBin && services.pg.binDir)(
+  'killing a server mid-run gives exit 75, not a crash trace',
+  () => {
+    it('the S3 server is killed between items', async () => {
+      const own = await startOwnMinio(services.minioBin ?? '');
+      const { url, drop } = await createTestDatabase(services);
+      const odb = await openDb({ kind: 'postgres', url, poolMax: 1 });
+      await migrateToLatest(odb);
+      await odb.destroy();
+      try {
+        const p = spawnStage(PROBE, ['--run-id', 'kill-s3', '--items', '100'], {
+          ...own.env,
+          DATABASE_URL: url,
+          PROBE_ITEM_DELAY_MS: '200',
+        });
+        await p.waitForLine((l) => l.msg === 'item done' && l.item === 1);
+        await own.kill();
+        expect(await p.exit).toBe(75);
+        const last = { summary: p.summary() };
+        expect(last.summary?.error?.code).toBe('storage_unavailable');
+        expect(p.lines.join('\n')).not.toMatch(/\n\s+at /); // no stack trace
+        const check = await openDb({ kind: 'postgres', url, poolMax: 1 });
+        expect((await listStageRuns(check, 'kill-s3')).map((r) => [r.status, r.exit_code])).toEqual([
+          ['failed', 75],
+        ]);
+        await check.destroy();
+      } finally {
+        await drop();
+      }
+    });
+
+    it('the PostgreSQL server is killed between items', async () => {
+      const own = await startOwnPostgres(services.pg.binDir ?? '');
+      const odb = await openDb({ kind: 'postgres', url: own.env.DATABASE_URL ?? '', poolMax: 1 });
+      await migrateToLatest(odb);
+      await odb.destroy();
+      const p = spawnStage(PROBE, ['--run-id', 'kill-db', '--items', '100'], {
+        ...own.env,
+        MINIO_ENDPOINT: `${minio.endPoint}:${minio.port}`,
+        MINIO_ACCESS_KEY: minio.accessKey,
+        MINIO_SECRET_KEY: minio.secretKey,
+        MINIO_BUCKET_PREFIX: `${uniqueName()}-`,
+        PROBE_ITEM_DELAY_MS: '200',
+      });
+      await p.waitForLine((l) => l.msg === 'item done' && l.item === 1);
+      await own.kill();
+      expect(await p.exit).toBe(75);
+      const last = { summary: p.summary() };
+      expect(['db_unavailable', 'dependency_unavailable']).toContain(last.summary?.error?.code);
+      expect(p.lines.join('\n')).not.toMatch(/\n\s+at /);
+    });
+  },
+);
