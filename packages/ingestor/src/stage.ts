@@ -1,7 +1,8 @@
 import { IngestInput, parseInput, parseJsonArray } from '@pronielts/shared/contracts';
-import { type StageDefinition, StageError } from '@pronielts/shared/stage';
+import type { StageDefinition } from '@pronielts/shared/stage';
 import type { z } from 'zod';
-import { type Env, env } from './env.ts';
+import { ENV_HELP, type Env, env } from './env.ts';
+import { ingest } from './run.ts';
 export type Input = z.output<typeof IngestInput>;
 
 export const stage: StageDefinition<Input, Env> = {
@@ -23,15 +24,12 @@ export const stage: StageDefinition<Input, Env> = {
     },
   },
   env,
-  envHelp: {
-    INGEST_DOWNLOAD_DIR: 'scratch folder for downloads (default /tmp/downloads)',
-  },
+  envHelp: ENV_HELP,
+
   input: ({ runId, values }) => {
     const fromJson = typeof values['sources-json'] === 'string' ? parseJsonArray(values['sources-json']) : [];
     const sources = [...((values.source as string[] | undefined) ?? []), ...fromJson];
     return parseInput(IngestInput, { runId, sources });
   },
-  run: async () => {
-    throw new StageError('not_implemented', 'the ingest stage is not implemented yet');
-  },
+  run: (ctx) => ingest(ctx),
 };

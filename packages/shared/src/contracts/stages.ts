@@ -17,6 +17,7 @@ export const MEDIA_REJECT_REASONS = [
   'too_short',
   'too_large',
   'silent',
+  'low_quality',
   'unreachable',
   'refused_address',
   'refused_scheme',

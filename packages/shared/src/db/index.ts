@@ -8,5 +8,6 @@ export {
   migrationStatus,
   pendingMigrations,
 } from './migrate.ts';
+export * from './repositories/media.repository.ts';
 export * from './repositories/pipeline-runs.repository.ts';
 export * from './repositories/stage-runs.repository.ts';

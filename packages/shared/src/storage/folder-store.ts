@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BUCKETS, type BucketId } from '../config/index.ts';
 import {
+  assertExternal,
   assertKey,
   assertPrefix,
   bucketNameFor,
@@ -89,6 +90,24 @@ export class FolderStore implements ObjectStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT')
         throw new ObjectNotFoundError(this.bucketName(bucket), key);
+      throw err;
+    }
+  }
+
+  async getExternal(bucket: string, key: string): Promise<{ stream: Readable; size: number }> {
+    assertExternal(bucket, key);
+    const p = path.join(this.#root, bucket, ...key.split('/'));
+    if (!p.startsWith(`${this.#root}${path.sep}`)) throw new ObjectNotFoundError(bucket, key);
+    try {
+      const fh = await fsp.open(p, 'r');
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        await fh.close();
+        throw new ObjectNotFoundError(bucket, key);
+      }
+      return { stream: fh.createReadStream(), size: st.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(bucket, key);
       throw err;
     }
   }

@@ -9,6 +9,7 @@ import * as Minio from 'minio';
 import { BUCKETS, type BucketId, type StorageConfig } from '../config/index.ts';
 import { isConnectionError, StageError } from '../errors.ts';
 import {
+  assertExternal,
   assertKey,
   assertPrefix,
   bucketNameFor,
@@ -168,6 +169,20 @@ export class MinioStore implements ObjectStore {
         return await this.#client.getObject(name, key);
       } catch (err) {
         if (NOT_FOUND.has((err as { code?: string }).code ?? '')) throw new ObjectNotFoundError(name, key);
+        throw err;
+      }
+    });
+  }
+
+  async getExternal(bucket: string, key: string): Promise<{ stream: Readable; size: number }> {
+    assertExternal(bucket, key);
+    return this.#guard('get', async () => {
+      try {
+        const st = await this.#client.statObject(bucket, key);
+        return { stream: await this.#client.getObject(bucket, key), size: st.size };
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        if (NOT_FOUND.has(code) || code === 'NoSuchBucket') throw new ObjectNotFoundError(bucket, key);
         throw err;
       }
     });

@@ -51,6 +51,11 @@ export interface ObjectStore {
   stat(bucket: BucketId, key: string): Promise<ObjectInfo | null>;
   /** Objects under a prefix, in key order. */
   list(bucket: BucketId, prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * Reads an object from any bucket of the same server (an `s3://bucket/key` media source). The bucket
+   * must be a valid S3 bucket name and the key must not escape it; throws ObjectNotFoundError.
+   */
+  getExternal(bucket: string, key: string): Promise<{ stream: Readable; size: number }>;
   /** Removing a missing object is not an error. */
   remove(bucket: BucketId, key: string): Promise<void>;
   close(): Promise<void>;
@@ -82,6 +87,21 @@ export function assertKey(key: string): void {
 export function assertPrefix(prefix: string): void {
   if (prefix === '') return;
   assertKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
+}
+
+const S3_BUCKET_NAME = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Validates a bucket name and key that came from outside (a source URI) before any I/O. */
+export function assertExternal(bucket: string, key: string): void {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  const badKey =
+    key === '' || key.length > 1024 || /[\u0000-\u001f\u007f]/.test(key) || key.split('/').includes('..');
+  if (!S3_BUCKET_NAME.test(bucket) || badKey) {
+    throw new StageError(
+      'input_invalid',
+      `invalid bucket or key: ${JSON.stringify(`${bucket}/${key}`.slice(0, 200))}`,
+    );
+  }
 }
 
 export function bucketNameFor(prefix: string, bucket: BucketId): string {

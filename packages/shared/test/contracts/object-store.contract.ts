@@ -127,6 +127,20 @@ export function objectStoreContract(name: string, makeStore: () => Promise<Objec
       expect(await store.stat('raw', 'int/unknown.bin')).toBeNull();
     });
 
+    it('reads an object of a named bucket as an external source, and refuses unsafe names', async () => {
+      await store.put('raw', 'ext/clip.bin', 'external bytes');
+      const { stream, size } = await store.getExternal(store.bucketName('raw'), 'ext/clip.bin');
+      expect(size).toBe(14);
+      expect(await text(stream)).toBe('external bytes');
+      await expect(store.getExternal(store.bucketName('raw'), 'ext/missing.bin')).rejects.toBeInstanceOf(
+        ObjectNotFoundError,
+      );
+      await expect(store.getExternal('Bad_Bucket', 'x')).rejects.toBeInstanceOf(StageError);
+      await expect(store.getExternal(store.bucketName('raw'), '../../etc/passwd')).rejects.toBeInstanceOf(
+        StageError,
+      );
+    });
+
     it('publishes data objects first and the checksummed manifest last', async () => {
       const prefix = 'pub/ok';
       expect(await readManifest(store, 'raw', prefix)).toBeNull();

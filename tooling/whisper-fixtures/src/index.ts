@@ -1,0 +1,26 @@
+export {
+  f16BitsToF32,
+  f32ToF16Bits,
+  type GenerateOptions,
+  GGML_FILE_MAGIC,
+  GGML_TYPE_F16,
+  GGML_TYPE_F32,
+  generateTinyWhisperModel,
+  HPARAM_ORDER,
+  MEL_N_FFT_BINS,
+  MULTILINGUAL_TEXT_TOKEN_COUNT,
+  melFilterbank,
+  mulberry32,
+  TEXT_TOKEN_COUNT,
+  type TensorInit,
+  type TensorSpec,
+  TINY_WHISPER_HPARAMS,
+  TINY_WHISPER_MULTILINGUAL_HPARAMS,
+  tensorSpecs,
+  tinyVocab,
+  WHISPER_N_FFT,
+  WHISPER_SAMPLE_RATE,
+  type WhisperHparams,
+} from './generate-model.ts';
+export { type ParsedTensor, type ParsedWhisperModel, parseWhisperModel } from './read-model.ts';
+export { writeTinyWhisperModel } from './write-model.ts';
