@@ -12,7 +12,7 @@ import { acceptDecoded, acceptProbe, extensionFor, type MediaLimits } from './me
 import { type MediaTool, ProbeFailed } from './media/media-tool.ts';
 import { sniff, wavDataSizes } from './media/sniff.ts';
 import { type FetchOptions, fetchSource } from './sources/fetch-source.ts';
-import { parseSource } from './sources/source-uri.ts';
+import { displayOf, parseSource } from './sources/source-uri.ts';
 
 export type ItemOutcome =
   | { status: 'accepted' | 'skipped'; mediaId: string }
@@ -49,7 +49,7 @@ export async function ingestItem(raw: string, deps: ItemDeps): Promise<ItemOutco
   if (existing?.status === 'accepted' && existing.media_id)
     return { status: 'skipped', mediaId: existing.media_id };
 
-  let display = '(invalid source)';
+  let display = displayOf(raw);
   let mediaId: string | null = null;
   const scratch: string[] = [];
   try {

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, uniqueName } from '@pronielts/test-services';
+import { createTestDatabase, spawnStage, uniqueName } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { StageSummary } from '../src/contracts/index.ts';
 import { type Db, listStageRuns, migrateToLatest, openDb } from '../src/db/index.ts';
 import { startOwnMinio, startOwnPostgres } from './helpers/disposable-servers.ts';
-import { PROBE, spawnStage } from './helpers/spawn-stage.ts';
+
+const PROBE = path.resolve(import.meta.dirname, 'fixtures/probe-stage.ts');
 
 const services = inject('services');
 const minio = services.s3[0];

@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { createTestDatabase } from '@pronielts/test-services';
+import { createTestDatabase, spawnStage } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { spawnStage } from './helpers/spawn-stage.ts';
 
 const CLI = path.resolve(import.meta.dirname, '../src/db/migrate-cli.ts');
 const services = inject('services');

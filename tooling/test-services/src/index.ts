@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 
+export { type LastSummary, type SpawnedStage, spawnStage } from './spawn.ts';
+
 /**
  * Where the integration tests find real PostgreSQL and S3 servers. One shape for both sources:
  *  - "containers": testcontainers started them (a Docker engine is reachable);
@@ -139,5 +141,15 @@ export async function createTestDatabase(
         await c.end();
       }
     },
+  };
+}
+
+/** The MINIO_* env of a stage pointed at a test S3 server, with buckets under a fresh prefix. */
+export function s3Env(endpoint: S3Endpoint, bucketPrefix = `${uniqueName()}-`): Record<string, string> {
+  return {
+    MINIO_ENDPOINT: `${endpoint.endPoint}:${endpoint.port}`,
+    MINIO_ACCESS_KEY: endpoint.accessKey,
+    MINIO_SECRET_KEY: endpoint.secretKey,
+    MINIO_BUCKET_PREFIX: bucketPrefix,
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { hashingTap, ObjectNotFoundError, type ObjectStore } from '@pronielts/shared/storage';
 import { ItemRejected } from '../item-rejected.ts';
@@ -33,11 +34,8 @@ export interface LocalMedia extends FetchedFile {
 
 async function hashFile(file: string): Promise<{ size: number; sha256: string }> {
   const tap = hashingTap();
-  await pipeline(fs.createReadStream(file), tap, async function* (src) {
-    for await (const _ of src) {
-      // drain: the tap hashes and counts
-    }
-  });
+  const sink = new Writable({ write: (_chunk, _enc, cb) => cb() }); // the tap hashes and counts
+  await pipeline(fs.createReadStream(file), tap, sink);
   return tap.digest();
 }
 

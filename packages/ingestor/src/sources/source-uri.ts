@@ -11,6 +11,10 @@ export type Source =
   | { kind: 's3'; bucket: string; key: string; display: string }
   | { kind: 'file'; path: string; display: string };
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: see above
+const CONTROL_CHARS_G = /[\u0000-\u001f\u007f]/g;
 const S3_BUCKET = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** The URL without userinfo, query or fragment (presigned URLs carry signatures in the query). */
@@ -18,10 +22,20 @@ function displayUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
+/** What to record for a source that could not be parsed: redacted like a URL where possible, bounded. */
+export function displayOf(raw: string): string {
+  const clean = raw.trim().replace(CONTROL_CHARS_G, '?').slice(0, 500);
+  try {
+    const url = new URL(clean);
+    return url.host ? displayUrl(url) : `${url.protocol}${url.pathname.slice(0, 200)}`;
+  } catch {
+    return clean;
+  }
+}
+
 export function parseSource(raw: string): Source {
   const trimmed = raw.trim();
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (trimmed === '' || /[\u0000-\u001f\u007f]/.test(trimmed)) {
+  if (trimmed === '' || CONTROL_CHARS.test(trimmed)) {
     throw new ItemRejected('refused_scheme', 'empty source or control characters in it');
   }
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(trimmed)?.[1]?.toLowerCase();

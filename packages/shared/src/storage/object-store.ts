@@ -89,13 +89,13 @@ export function assertPrefix(prefix: string): void {
   assertKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 const S3_BUCKET_NAME = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Validates a bucket name and key that came from outside (a source URI) before any I/O. */
 export function assertExternal(bucket: string, key: string): void {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  const badKey =
-    key === '' || key.length > 1024 || /[\u0000-\u001f\u007f]/.test(key) || key.split('/').includes('..');
+  const badKey = key === '' || key.length > 1024 || CONTROL_CHARS.test(key) || key.split('/').includes('..');
   if (!S3_BUCKET_NAME.test(bucket) || badKey) {
     throw new StageError(
       'input_invalid',

@@ -1,7 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
-
-export const PROBE = path.resolve(import.meta.dirname, '../fixtures/probe-stage.ts');
 
 export interface SpawnedStage {
   child: ChildProcess;
@@ -21,9 +18,18 @@ export interface LastSummary {
   [k: string]: unknown;
 }
 
-/** Runs a stage CLI (a .ts file, through Node's type stripping) as a child process. */
-export function spawnStage(script: string, args: string[], env: NodeJS.ProcessEnv): SpawnedStage {
+/**
+ * Runs a stage CLI (a .ts file, through Node's type stripping) as a child process with exactly the given
+ * env (plus PATH and HOME): nothing leaks in from the test runner's environment.
+ */
+export function spawnStage(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { cwd?: string } = {},
+): SpawnedStage {
   const child = spawn(process.execPath, [script, ...args], {
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
