@@ -1,7 +1,8 @@
 import { parseInput, TranscribeInput } from '@pronielts/shared/contracts';
-import { type StageDefinition, StageError } from '@pronielts/shared/stage';
+import type { StageDefinition } from '@pronielts/shared/stage';
 import type { z } from 'zod';
-import { type Env, env } from './env.ts';
+import { ENV_HELP, type Env, env } from './env.ts';
+import { transcribe } from './run.ts';
 
 export type Input = z.output<typeof TranscribeInput>;
 
@@ -18,17 +19,12 @@ export const stage: StageDefinition<Input, Env> = {
     },
   },
   env,
-  envHelp: {
-    WHISPER_MODEL: 'whisper model name (default medium)',
-    WHISPER_MODEL_DIR: 'folder holding ggml-<model>.bin (default /root/.cache/whisper)',
-    TRANSCRIBE_WORK_DIR: 'scratch folder (default /tmp/processing)',
-  },
+  envHelp: ENV_HELP,
+
   input: ({ runId, values }) => {
     const ids =
       typeof values['media-ids'] === 'string' ? values['media-ids'].split(',').filter(Boolean) : undefined;
     return parseInput(TranscribeInput, { runId, ...(ids ? { mediaIds: ids } : {}) });
   },
-  run: async () => {
-    throw new StageError('not_implemented', 'the transcribe stage is not implemented yet');
-  },
+  run: (ctx) => transcribe(ctx),
 };

@@ -67,6 +67,8 @@ export const TranscriptSegment = z.object({
   endMs: z.number().int().nonnegative(),
   text: z.string(),
   words: z.array(TranscriptWord).optional(),
+  /** Flagged by the hallucination guard (text over silence, repetition, stock phrases). */
+  suspect: z.boolean().optional(),
 });
 
 export const TranscriptDocument = z.object({

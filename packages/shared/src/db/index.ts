@@ -11,3 +11,4 @@ export {
 export * from './repositories/media.repository.ts';
 export * from './repositories/pipeline-runs.repository.ts';
 export * from './repositories/stage-runs.repository.ts';
+export * from './repositories/transcripts.repository.ts';
