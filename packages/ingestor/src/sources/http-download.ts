@@ -5,7 +5,7 @@ import net from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { hashingTap } from '@pronielts/shared/storage';
-import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ItemRejected } from '../item-rejected.ts';
 import { type AddressPolicy, refusalFor } from './address-policy.ts';
 
@@ -109,6 +109,7 @@ export async function downloadHttp(
   opts: { limits: DownloadLimits; policy: AddressPolicy; signal?: AbortSignal; lookup?: LookupFn },
 ): Promise<FetchedFile> {
   const { limits, policy } = opts;
+  const { Agent, request } = await import('undici'); // loaded only by runs with http(s) sources
   const agent = new Agent({
     connect: {
       timeout: limits.connectTimeoutMs,
@@ -132,7 +133,7 @@ export async function downloadHttp(
             `${why} address ${hop > 0 ? 'after a redirect' : ''}`.trim(),
           );
       }
-      let res: Awaited<ReturnType<typeof request>>;
+      let res: Dispatcher.ResponseData;
       try {
         res = await request(url, {
           dispatcher: agent,

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import type { DbConfig } from '../config/index.ts';
 import type { Database } from '../contracts/rows.ts';
 import { StageError } from '../errors.ts';
@@ -22,7 +21,9 @@ export async function openDb(config: DbConfig, opts: OpenDbOptions = {}): Promis
     : openPglite(config.dataDir);
 }
 
-function openPostgres(url: string, poolMax: number, opts: OpenDbOptions): Db {
+/** pg is loaded only when a real PostgreSQL is configured. */
+async function openPostgres(url: string, poolMax: number, opts: OpenDbOptions): Promise<Db> {
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: url,
     max: poolMax,

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as Minio from 'minio';
+import type * as Minio from 'minio';
 import { BUCKETS, type BucketId, type StorageConfig } from '../config/index.ts';
 import { isConnectionError, StageError } from '../errors.ts';
 import {
@@ -26,9 +26,9 @@ import {
 /**
  * Part size for multipart uploads. The minio client buffers one part in memory (and a whole object up to
  * this size for single PUTs), so this is the ceiling on upload memory. S3 allows 5 MiB to 5 GiB;
- * 16 MiB x 10,000 parts covers objects up to ~156 GiB before the client grows it.
+ * 8 MiB x 10,000 parts covers objects up to ~78 GiB before the client grows the part size.
  */
-export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
 
@@ -38,22 +38,17 @@ type S3Config = Extract<StorageConfig, { kind: 's3' }>;
 export class MinioStore implements ObjectStore {
   readonly kind = 's3' as const;
   readonly location: string;
-  readonly #client: Minio.Client;
+  readonly #config: S3Config;
+  readonly #partSize: number;
+  /** The minio client is loaded on first use: a process that never touches S3 never pays for it. */
+  #clientPromise: Promise<Minio.Client> | undefined;
   readonly #prefix: string;
   readonly #region: string;
   readonly #spoolDir: string;
 
   constructor(config: S3Config, opts: { partSize?: number; spoolDir?: string } = {}) {
-    this.#client = new Minio.Client({
-      endPoint: config.endPoint,
-      ...(config.port ? { port: config.port } : {}),
-      useSSL: config.useSSL,
-      accessKey: config.accessKey,
-      secretKey: config.secretKey,
-      region: config.region,
-      partSize: opts.partSize ?? DEFAULT_PART_SIZE,
-      pathStyle: true,
-    });
+    this.#config = config;
+    this.#partSize = opts.partSize ?? DEFAULT_PART_SIZE;
     this.#prefix = config.bucketPrefix;
     this.#region = config.region;
     this.#spoolDir = opts.spoolDir ?? os.tmpdir();
@@ -62,6 +57,23 @@ export class MinioStore implements ObjectStore {
 
   bucketName(bucket: BucketId): string {
     return bucketNameFor(this.#prefix, bucket);
+  }
+
+  #client(): Promise<Minio.Client> {
+    this.#clientPromise ??= import('minio').then(
+      (M) =>
+        new M.Client({
+          endPoint: this.#config.endPoint,
+          ...(this.#config.port ? { port: this.#config.port } : {}),
+          useSSL: this.#config.useSSL,
+          accessKey: this.#config.accessKey,
+          secretKey: this.#config.secretKey,
+          region: this.#config.region,
+          partSize: this.#partSize,
+          pathStyle: true,
+        }),
+    );
+    return this.#clientPromise;
   }
 
   /** Turns connection failures into a retryable storage_unavailable error naming the server. */
@@ -88,9 +100,9 @@ export class MinioStore implements ObjectStore {
     await this.#guard('ensureBuckets', async () => {
       for (const b of Object.keys(BUCKETS) as BucketId[]) {
         const name = this.bucketName(b);
-        if (await this.#client.bucketExists(name)) continue;
+        if (await (await this.#client()).bucketExists(name)) continue;
         try {
-          await this.#client.makeBucket(name, this.#region);
+          await (await this.#client()).makeBucket(name, this.#region);
         } catch (err) {
           // Another process created it between our check and our create.
           const code = (err as { code?: string }).code;
@@ -106,7 +118,9 @@ export class MinioStore implements ObjectStore {
     const name = this.bucketName(bucket);
     if (typeof body === 'string' || Buffer.isBuffer(body)) {
       const buf = Buffer.from(body);
-      await this.#guard('put', () => this.#client.putObject(name, key, buf, buf.length, meta));
+      await this.#guard('put', async () =>
+        (await this.#client()).putObject(name, key, buf, buf.length, meta),
+      );
       return { key, size: buf.length, sha256: sha256Of(buf) };
     }
     if (opts.size === undefined) return this.#spoolThenPut(bucket, key, body, opts);
@@ -116,9 +130,10 @@ export class MinioStore implements ObjectStore {
     const piped = pipeline(body, tap);
     try {
       // Promise.all fails fast: if the source dies, we do not wait for an upload that can never finish.
-      await this.#guard('put', () =>
-        Promise.all([this.#client.putObject(name, key, tap, size, meta), piped]),
-      );
+      await this.#guard('put', async () => {
+        const client = await this.#client();
+        await Promise.all([client.putObject(name, key, tap, size, meta), piped]);
+      });
     } catch (err) {
       tap.destroy();
       await this.#abort(name, key);
@@ -126,7 +141,7 @@ export class MinioStore implements ObjectStore {
     }
     const digest = tap.digest();
     if (digest.size !== size) {
-      await this.#client.removeObject(name, key).catch(() => {});
+      await (await this.#client()).removeObject(name, key).catch(() => {});
       throw new StageError(
         'integrity',
         `upload of ${name}/${key}: source gave ${digest.size} bytes, expected ${size}`,
@@ -155,7 +170,7 @@ export class MinioStore implements ObjectStore {
   /** A failed multipart upload leaves invisible parts behind; remove them (best effort). */
   async #abort(bucketName: string, key: string): Promise<void> {
     try {
-      await this.#client.removeIncompleteUpload(bucketName, key);
+      await (await this.#client()).removeIncompleteUpload(bucketName, key);
     } catch {
       // The server may be the reason we are here; an orphaned upload is invisible and expires by lifecycle.
     }
@@ -166,7 +181,7 @@ export class MinioStore implements ObjectStore {
     const name = this.bucketName(bucket);
     return this.#guard('get', async () => {
       try {
-        return await this.#client.getObject(name, key);
+        return await (await this.#client()).getObject(name, key);
       } catch (err) {
         if (NOT_FOUND.has((err as { code?: string }).code ?? '')) throw new ObjectNotFoundError(name, key);
         throw err;
@@ -178,8 +193,8 @@ export class MinioStore implements ObjectStore {
     assertExternal(bucket, key);
     return this.#guard('get', async () => {
       try {
-        const st = await this.#client.statObject(bucket, key);
-        return { stream: await this.#client.getObject(bucket, key), size: st.size };
+        const st = await (await this.#client()).statObject(bucket, key);
+        return { stream: await (await this.#client()).getObject(bucket, key), size: st.size };
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
         if (NOT_FOUND.has(code) || code === 'NoSuchBucket') throw new ObjectNotFoundError(bucket, key);
@@ -193,7 +208,7 @@ export class MinioStore implements ObjectStore {
     const name = this.bucketName(bucket);
     return this.#guard('stat', async () => {
       try {
-        const st = await this.#client.statObject(name, key);
+        const st = await (await this.#client()).statObject(name, key);
         return { key, size: st.size };
       } catch (err) {
         if (NOT_FOUND.has((err as { code?: string }).code ?? '')) return null;
@@ -204,7 +219,7 @@ export class MinioStore implements ObjectStore {
 
   async *list(bucket: BucketId, prefix: string): AsyncIterable<ObjectInfo> {
     assertPrefix(prefix);
-    const stream = this.#client.listObjectsV2(this.bucketName(bucket), prefix, true);
+    const stream = (await this.#client()).listObjectsV2(this.bucketName(bucket), prefix, true);
     try {
       for await (const item of stream as AsyncIterable<Minio.BucketItem>) {
         if (item.name) yield { key: item.name, size: item.size };
@@ -225,13 +240,15 @@ export class MinioStore implements ObjectStore {
 
   async remove(bucket: BucketId, key: string): Promise<void> {
     assertKey(key);
-    await this.#guard('remove', () => this.#client.removeObject(this.bucketName(bucket), key));
+    await this.#guard('remove', async () =>
+      (await this.#client()).removeObject(this.bucketName(bucket), key),
+    );
   }
 
   /** Incomplete multipart uploads under a prefix (for tests and cleanup tooling). */
   async incompleteUploads(bucket: BucketId, prefix = ''): Promise<string[]> {
     const out: string[] = [];
-    const stream = this.#client.listIncompleteUploads(this.bucketName(bucket), prefix, true);
+    const stream = (await this.#client()).listIncompleteUploads(this.bucketName(bucket), prefix, true);
     for await (const u of stream as AsyncIterable<{ key: string }>) out.push(u.key);
     return out;
   }

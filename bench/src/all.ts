@@ -1,0 +1,6 @@
+// All benchmarks in one run: pnpm --filter @pronielts/bench bench
+import { benchIngest } from './ingest.ts';
+import { benchTranscribe } from './transcribe.ts';
+
+await benchIngest();
+await benchTranscribe();
