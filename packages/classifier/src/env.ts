@@ -1,19 +1,15 @@
-import { stageEnv } from '@pronielts/shared/config';
-import { z } from 'zod';
+import { IntEnv, LLM_ENV_HELP, llmEnvShape, stageEnv } from '@pronielts/shared/config';
+import type { z } from 'zod';
 
-/** Every setting of the classify stage: the shared variables plus its own. Parsed once, at start. */
+/** Every setting of the classify stage: the shared variables, Ollama's, and its own. */
 export const env = stageEnv({
-  /** Ollama's API; in a pod the in-cluster service, elsewhere the local default. */
-  OLLAMA_HOST: z
-    .string()
-    .url()
-    .default(
-      process.env.KUBERNETES_SERVICE_HOST
-        ? 'http://ollama.ollama.svc.cluster.local:11434'
-        : 'http://127.0.0.1:11434',
-    ),
-  LLM_MODEL: z.string().min(1).default('llama3.1:8b'),
-  /** Used when LLM_MODEL is missing on the server. */
-  LLM_FALLBACK_MODEL: z.string().min(1).default('mistral:7b'),
+  ...llmEnvShape,
+  /** Token budget of one classification; an answer cut off at it is invalid. */
+  CLASSIFY_NUM_PREDICT: IntEnv({ min: 64, max: 4096 }).default(400),
 });
 export type Env = z.output<typeof env>;
+
+export const ENV_HELP = {
+  ...LLM_ENV_HELP,
+  CLASSIFY_NUM_PREDICT: 'token limit per classification (default 400)',
+};

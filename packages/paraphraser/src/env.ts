@@ -1,19 +1,28 @@
-import { stageEnv } from '@pronielts/shared/config';
+import { IntEnv, LLM_ENV_HELP, llmEnvShape, stageEnv } from '@pronielts/shared/config';
+import { Band } from '@pronielts/shared/contracts';
 import { z } from 'zod';
 
-/** Every setting of the paraphrase stage: the shared variables plus its own. Parsed once, at start. */
+/** Every setting of the paraphrase/generate stage: the shared variables, Ollama's, and its own. */
 export const env = stageEnv({
-  /** Ollama's API; in a pod the in-cluster service, elsewhere the local default. */
-  OLLAMA_HOST: z
+  ...llmEnvShape,
+  /** Bands model answers are written for. */
+  PARAPHRASE_TARGET_BANDS: z
     .string()
-    .url()
-    .default(
-      process.env.KUBERNETES_SERVICE_HOST
-        ? 'http://ollama.ollama.svc.cluster.local:11434'
-        : 'http://127.0.0.1:11434',
-    ),
-  LLM_MODEL: z.string().min(1).default('llama3.1:8b'),
-  /** Used when LLM_MODEL is missing on the server. */
-  LLM_FALLBACK_MODEL: z.string().min(1).default('mistral:7b'),
+    .default('6,7,8')
+    .transform((s) => s.split(',').map((x) => Number(x.trim())))
+    .pipe(z.array(Band).min(1).max(4)),
+  /** Token budget per answer set (all bands of one segment). */
+  PARAPHRASE_NUM_PREDICT: IntEnv({ min: 128, max: 8192 }).default(1800),
+  GENERATE_NUM_PREDICT: IntEnv({ min: 128, max: 8192 }).default(800),
+  /** Sampling temperature for generated content (classification uses 0). */
+  GENERATE_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
 });
 export type Env = z.output<typeof env>;
+
+export const ENV_HELP = {
+  ...LLM_ENV_HELP,
+  PARAPHRASE_TARGET_BANDS: 'comma-separated target bands for model answers (default 6,7,8)',
+  PARAPHRASE_NUM_PREDICT: 'token limit for one set of model answers (default 1800)',
+  GENERATE_NUM_PREDICT: 'token limit for drills, cue cards and follow-ups (default 800)',
+  GENERATE_TEMPERATURE: 'sampling temperature for generated content (default 0.7)',
+};

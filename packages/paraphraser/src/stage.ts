@@ -1,7 +1,8 @@
 import { ParaphraseInput, parseInput } from '@pronielts/shared/contracts';
-import { type StageDefinition, StageError } from '@pronielts/shared/stage';
+import type { StageDefinition } from '@pronielts/shared/stage';
 import type { z } from 'zod';
-import { type Env, env } from './env.ts';
+import { ENV_HELP, type Env, env } from './env.ts';
+import { paraphrase } from './run.ts';
 
 export type Input = z.output<typeof ParaphraseInput>;
 
@@ -12,13 +13,8 @@ export const stage: StageDefinition<Input, Env> = {
     'Writes band-targeted model answers for candidate answers and generates pronunciation drills, Part 2 cue cards and Part 3 follow-up questions with an Ollama LLM.',
   options: {},
   env,
-  envHelp: {
-    OLLAMA_HOST: 'Ollama API URL (default in-cluster service in a pod, http://127.0.0.1:11434 elsewhere)',
-    LLM_MODEL: 'primary model (default llama3.1:8b)',
-    LLM_FALLBACK_MODEL: 'backup model when the primary is missing (default mistral:7b)',
-  },
+  envHelp: ENV_HELP,
+
   input: ({ runId }) => parseInput(ParaphraseInput, { runId }),
-  run: async () => {
-    throw new StageError('not_implemented', 'the paraphrase stage is not implemented yet');
-  },
+  run: (ctx) => paraphrase(ctx),
 };

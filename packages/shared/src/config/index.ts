@@ -45,6 +45,37 @@ export const sharedEnvShape = {
   STAGE_SHUTDOWN_GRACE_MS: IntEnv({ min: 0, max: 600_000 }).default(20_000),
 };
 
+/** The Ollama settings of the LLM stages (classifier, paraphraser). */
+export const llmEnvShape = {
+  /** Ollama's API; in a pod the in-cluster service, elsewhere the local default. */
+  OLLAMA_HOST: z
+    .string()
+    .url('expected a URL such as http://127.0.0.1:11434')
+    .default(
+      process.env.KUBERNETES_SERVICE_HOST
+        ? 'http://ollama.ollama.svc.cluster.local:11434'
+        : 'http://127.0.0.1:11434',
+    ),
+  LLM_MODEL: z.string().min(1).default('llama3.1:8b'),
+  /** Used when LLM_MODEL is missing on the server. */
+  LLM_FALLBACK_MODEL: z.string().min(1).default('mistral:7b'),
+  /** Requests in flight at once: match Ollama's OLLAMA_NUM_PARALLEL to keep its slots busy. */
+  LLM_CONCURRENCY: IntEnv({ min: 1, max: 64 }).default(4),
+  /** Per request, including queueing inside Ollama. */
+  LLM_TIMEOUT_MS: IntEnv({ min: 1000 }).default(180_000),
+  /** Retries on 5xx, timeouts and connection errors (with exponential backoff). */
+  LLM_RETRIES: IntEnv({ min: 0, max: 10 }).default(3),
+};
+
+export const LLM_ENV_HELP = {
+  OLLAMA_HOST: 'Ollama API URL (default: in-cluster service in a pod, http://127.0.0.1:11434 elsewhere)',
+  LLM_MODEL: 'primary model (default llama3.1:8b)',
+  LLM_FALLBACK_MODEL: 'backup model when the primary is missing (default mistral:7b)',
+  LLM_CONCURRENCY: 'requests in flight (default 4; match OLLAMA_NUM_PARALLEL)',
+  LLM_TIMEOUT_MS: 'timeout per request (default 180000)',
+  LLM_RETRIES: 'retries on 5xx/timeouts/connection errors (default 3)',
+};
+
 type SharedShapeOutput = z.output<z.ZodObject<typeof sharedEnvShape>>;
 
 /** Cross-field rules: S3 credentials are required exactly when an S3 endpoint is configured. */

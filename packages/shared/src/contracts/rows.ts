@@ -129,6 +129,31 @@ export interface GeneratedItemsTable {
   payload: JSONColumnType<Record<string, unknown>, string, string>;
   model: string;
   prompt_version: string;
+  /** Idempotency key of the generation task that made this item. */
+  task_key: Opt<string>;
+  suspicious: Def<boolean>;
+  created_at: CreatedAt;
+}
+
+export interface LlmCacheTable {
+  key: string;
+  task: string;
+  model: string;
+  prompt_version: string;
+  output: ColumnType<unknown, string, string>;
+  created_at: CreatedAt;
+}
+
+export interface LlmRejectionsTable {
+  task_key: string;
+  run_id: string;
+  task: string;
+  subject: string;
+  model: string;
+  prompt_version: string;
+  reason: string;
+  detail: string;
+  raw_output: Opt<string>;
   created_at: CreatedAt;
 }
 
@@ -171,6 +196,8 @@ export interface Database {
   validations: ValidationsTable;
   exports: ExportsTable;
   export_items: ExportItemsTable;
+  llm_cache: LlmCacheTable;
+  llm_rejections: LlmRejectionsTable;
 }
 
 export type StageRun = Selectable<StageRunsTable>;

@@ -8,6 +8,8 @@ export {
   migrationStatus,
   pendingMigrations,
 } from './migrate.ts';
+export * from './repositories/classifications.repository.ts';
+export * from './repositories/generated-items.repository.ts';
 export * from './repositories/media.repository.ts';
 export * from './repositories/pipeline-runs.repository.ts';
 export * from './repositories/stage-runs.repository.ts';

@@ -1,4 +1,5 @@
 export { EXIT, type ExitCode, StageError, type StageErrorCode } from '../errors.ts';
+export { forEachConcurrent } from './concurrent.ts';
 export {
   main,
   type OptionSpec,

@@ -17,6 +17,8 @@ const TABLES = [
   'export_items',
   'exports',
   'generated_items',
+  'llm_cache',
+  'llm_rejections',
   'media',
   'pipeline_runs',
   'run_media',

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely/migration';
 import * as m20261122T000100 from './20261122T000100-init.ts';
+import * as m20261122T020000 from './20261122T020000-llm.ts';
 
 /**
  * Every migration, by timestamped name. Kysely runs them in name order and records them in
@@ -7,4 +8,5 @@ import * as m20261122T000100 from './20261122T000100-init.ts';
  */
 export const migrations: Record<string, Migration> = {
   '20261122T000100-init': m20261122T000100,
+  '20261122T020000-llm': m20261122T020000,
 };

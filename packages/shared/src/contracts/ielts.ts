@@ -1,0 +1,137 @@
+import { z } from 'zod';
+
+/**
+ * The IELTS vocabulary the LLM stages speak, documented in docs/ielts-taxonomy.md. Lists are closed:
+ * LLM answers must pick from them (the JSON Schema sent to Ollama enumerates them), so downstream
+ * statistics and validation never meet free-form labels.
+ */
+
+export const IELTS_PARTS = ['1', '2', '3', 'unknown'] as const;
+export const SEGMENT_KINDS = ['examiner_question', 'candidate_answer', 'cue_card', 'other'] as const;
+export const CEFR_LEVELS = ['A1', 'A2', 'B1', 'B2', 'C1', 'C2'] as const;
+
+/** Common IELTS Speaking topics (Part 1 themes and Part 2/3 subjects). */
+export const TOPICS = [
+  'hometown',
+  'home_accommodation',
+  'work',
+  'studies',
+  'family',
+  'friends',
+  'hobbies_leisure',
+  'sport_exercise',
+  'food_cooking',
+  'travel_holidays',
+  'transport',
+  'shopping',
+  'technology',
+  'media_internet',
+  'books_reading',
+  'music',
+  'films_tv',
+  'art_culture',
+  'nature_environment',
+  'weather_seasons',
+  'health',
+  'education',
+  'childhood',
+  'celebrations_traditions',
+  'people_description',
+  'places_description',
+  'objects_possessions',
+  'events_experiences',
+  'plans_ambitions',
+  'society_change',
+  'other',
+] as const;
+
+/** Pronunciation features a segment gives evidence for (IELTS band descriptors: pronunciation). */
+export const PRONUNCIATION_FOCUS = [
+  'word_stress',
+  'sentence_stress',
+  'intonation',
+  'th_sounds',
+  'vowel_length',
+  'short_long_vowels',
+  'final_consonants',
+  'consonant_clusters',
+  'linking',
+  'weak_forms',
+  'schwa',
+  'r_l_distinction',
+  'v_w_distinction',
+  'ed_endings',
+  's_endings',
+  'chunking_pausing',
+] as const;
+
+/** 0 to 9 in steps of 0.5. */
+export const Band = z.number().min(0).max(9).multipleOf(0.5);
+export type Band = z.infer<typeof Band>;
+
+export const CEFR_FOR_BAND = (band: number): (typeof CEFR_LEVELS)[number] =>
+  band >= 8.5 ? 'C2' : band >= 7 ? 'C1' : band >= 5.5 ? 'B2' : band >= 4 ? 'B1' : band >= 3 ? 'A2' : 'A1';
+
+/** What the classifier asks the model for (string lengths bounded so constrained generation ends). */
+export const ClassificationOutput = z.object({
+  part: z.enum(IELTS_PARTS),
+  kind: z.enum(SEGMENT_KINDS),
+  topic: z.enum(TOPICS),
+  band: Band,
+  cefr: z.enum(CEFR_LEVELS),
+  pronunciation_focus: z.array(z.enum(PRONUNCIATION_FOCUS)).max(4),
+  confidence: z.number().min(0).max(1),
+  rationale: z.string().min(1).max(300),
+  suspicious_instructions: z.boolean(),
+});
+export type ClassificationOutput = z.infer<typeof ClassificationOutput>;
+
+export const VocabularyUpgrade = z.object({
+  from: z.string().min(1).max(60),
+  to: z.string().min(1).max(60),
+  note: z.string().max(160),
+});
+
+/** Band-targeted model answers for one candidate answer. */
+export const ModelAnswersOutput = z.object({
+  answers: z
+    .array(
+      z.object({
+        target_band: Band,
+        text: z.string().min(20).max(1200),
+        vocabulary_upgrades: z.array(VocabularyUpgrade).max(8),
+      }),
+    )
+    .min(1)
+    .max(4),
+  suspicious_instructions: z.boolean(),
+});
+export type ModelAnswersOutput = z.infer<typeof ModelAnswersOutput>;
+
+export const DrillsOutput = z.object({
+  drills: z
+    .array(
+      z.object({
+        focus: z.enum(PRONUNCIATION_FOCUS),
+        instruction: z.string().min(10).max(300),
+        items: z.array(z.string().min(1).max(120)).min(3).max(8),
+        tip: z.string().max(300),
+      }),
+    )
+    .min(1)
+    .max(4),
+  suspicious_instructions: z.boolean(),
+});
+export type DrillsOutput = z.infer<typeof DrillsOutput>;
+
+export const CueCardOutput = z.object({
+  prompt: z.string().min(10).max(160),
+  bullet_points: z.array(z.string().min(3).max(120)).min(3).max(4),
+  closing_prompt: z.string().min(3).max(160),
+});
+export type CueCardOutput = z.infer<typeof CueCardOutput>;
+
+export const FollowUpsOutput = z.object({
+  questions: z.array(z.string().min(10).max(200)).min(3).max(6),
+});
+export type FollowUpsOutput = z.infer<typeof FollowUpsOutput>;

@@ -1,0 +1,290 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import type { Ollama } from 'ollama';
+import pLimit from 'p-limit';
+import type { z } from 'zod';
+import type { Database } from '../contracts/rows.ts';
+import { isConnectionError, StageError } from '../errors.ts';
+import type { Logger } from '../log/index.ts';
+import { jsonSchemaOf, schemaInstructions } from './prompt.ts';
+
+/**
+ * The LLM layer: Ollama structured outputs through the `ollama` client.
+ *  - the zod schema is converted to JSON Schema, sent as `format` and shown in the prompt; the answer is
+ *    parsed and checked with the same zod schema;
+ *  - an answer cut off at `num_predict` (done_reason "length") is invalid, never truncated data;
+ *  - an invalid answer gets one repair turn; still invalid → a rejection with the raw output, never a throw;
+ *  - results are cached in the DB by sha256(model, prompt version, input): re-runs make zero calls;
+ *  - at most LLM_CONCURRENCY requests are in flight; 5xx, timeouts and connection errors are retried
+ *    with exponential backoff; when retries run out the stage fails with exit 75 naming the host.
+ */
+
+export interface LlmConfig {
+  host: string;
+  primary: string;
+  fallback: string;
+  concurrency: number;
+  timeoutMs: number;
+  retries: number;
+  /** Base backoff; doubles each retry (with jitter). */
+  backoffMs?: number;
+}
+
+export interface StructuredRequest<S extends z.ZodType> {
+  task: string;
+  promptVersion: string;
+  system: string;
+  user: string;
+  /** Everything the answer depends on besides model and prompt version: the cache key's input. */
+  cacheInput: unknown;
+  schema: S;
+  temperature: number;
+  numPredict: number;
+}
+
+export type StructuredResult<T> =
+  | { ok: true; value: T; model: string; cached: boolean; attempts: number; raw: string }
+  | {
+      ok: false;
+      reason: 'invalid_json' | 'schema_violation' | 'truncated';
+      detail: string;
+      raw: string;
+      model: string;
+      attempts: number;
+    };
+
+export interface Llm {
+  /** The model that answers (the primary, or the fallback when the primary is missing). */
+  readonly model: string;
+  readonly host: string;
+  readonly serverVersion: string;
+  structured<S extends z.ZodType>(
+    req: StructuredRequest<S>,
+    signal?: AbortSignal,
+  ): Promise<StructuredResult<z.output<S>>>;
+  /** Calls actually sent to Ollama (cache hits excluded), for summaries and tests. */
+  stats(): { calls: number; cacheHits: number; repairs: number; retries: number };
+}
+
+type ChatAnswer = { content: string; doneReason: string };
+
+function unavailable(host: string, models: string, detail: string, cause?: unknown): StageError {
+  return new StageError('dependency_unavailable', `Ollama at ${host} (${models}): ${detail}`, { cause });
+}
+
+function isRetryable(err: unknown): boolean {
+  const status = (err as { status_code?: number }).status_code;
+  if (typeof status === 'number') return status >= 500 || status === 429;
+  if ((err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError') return true;
+  return isConnectionError(err) || /fetch failed|socket|network/i.test(String((err as Error)?.message));
+}
+
+export function cacheKey(model: string, promptVersion: string, input: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify([model, promptVersion, input]))
+    .digest('hex');
+}
+
+/** Connects, picks the model (primary, else fallback) and returns the client. Exit 75 if neither exists. */
+export async function openLlm(
+  cfg: LlmConfig,
+  deps: { db: Kysely<Database>; log: Logger; signal?: AbortSignal },
+): Promise<Llm> {
+  const { Ollama } = await import('ollama');
+  const models = `${cfg.primary}, fallback ${cfg.fallback}`;
+  const client = (timeoutMs: number, signal?: AbortSignal): Ollama =>
+    new Ollama({
+      host: cfg.host,
+      fetch: (input, init) =>
+        fetch(input, {
+          ...init,
+          signal: AbortSignal.any(
+            [init?.signal, AbortSignal.timeout(timeoutMs), signal, deps.signal].filter(
+              (s): s is AbortSignal => !!s,
+            ),
+          ),
+        }),
+    });
+
+  let serverVersion: string;
+  try {
+    serverVersion = (await client(10_000).version()).version;
+  } catch (err) {
+    throw unavailable(cfg.host, models, `unreachable (${(err as Error).message})`, err);
+  }
+  const exists = async (model: string): Promise<boolean> => {
+    try {
+      await client(10_000).show({ model });
+      return true;
+    } catch (err) {
+      if ((err as { status_code?: number }).status_code === 404) return false;
+      throw unavailable(cfg.host, models, `model lookup failed (${(err as Error).message})`, err);
+    }
+  };
+  let model = cfg.primary;
+  if (!(await exists(cfg.primary))) {
+    if (!(await exists(cfg.fallback))) {
+      throw unavailable(
+        cfg.host,
+        models,
+        `neither ${cfg.primary} nor ${cfg.fallback} is available (ollama pull ${cfg.primary})`,
+      );
+    }
+    deps.log.warn(
+      { primary: cfg.primary, fallback: cfg.fallback },
+      'primary model missing: using the fallback',
+    );
+    model = cfg.fallback;
+  }
+  deps.log.info({ host: cfg.host, model, ollama_version: serverVersion }, 'LLM ready');
+
+  const limit = pLimit(cfg.concurrency);
+  const counters = { calls: 0, cacheHits: 0, repairs: 0, retries: 0 };
+  const backoff = cfg.backoffMs ?? 500;
+
+  const chat = async (
+    messages: Array<{ role: string; content: string }>,
+    req: StructuredRequest<z.ZodType>,
+    signal?: AbortSignal,
+  ): Promise<ChatAnswer> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        counters.calls++;
+        const res = await limit(() =>
+          client(cfg.timeoutMs, signal).chat({
+            model,
+            messages,
+            stream: false,
+            format: jsonSchemaOf(req.schema),
+            options: { temperature: req.temperature, num_predict: req.numPredict },
+          }),
+        );
+        return { content: res.message?.content ?? '', doneReason: res.done_reason ?? '' };
+      } catch (err) {
+        if (signal?.aborted || deps.signal?.aborted) throw err;
+        if ((err as { status_code?: number }).status_code === 404) {
+          throw unavailable(cfg.host, models, `model ${model} disappeared from the server`, err);
+        }
+        if (!isRetryable(err) || attempt >= cfg.retries) {
+          throw unavailable(
+            cfg.host,
+            models,
+            `request failed after ${attempt + 1} attempt(s): ${(err as Error).message}`,
+            err,
+          );
+        }
+        counters.retries++;
+        const wait = backoff * 2 ** attempt * (0.75 + Math.random() * 0.5);
+        deps.log.warn(
+          { attempt: attempt + 1, wait_ms: Math.round(wait), err: (err as Error).message },
+          'LLM request failed: retrying',
+        );
+        await sleep(wait, undefined, deps.signal ? { signal: deps.signal } : {});
+      }
+    }
+  };
+
+  const check = <S extends z.ZodType>(
+    req: StructuredRequest<S>,
+    a: ChatAnswer,
+  ):
+    | { ok: true; value: z.output<S> }
+    | { ok: false; reason: 'invalid_json' | 'schema_violation' | 'truncated'; detail: string } => {
+    if (a.doneReason === 'length') {
+      return { ok: false, reason: 'truncated', detail: `the answer hit the ${req.numPredict}-token limit` };
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(a.content);
+    } catch (err) {
+      return { ok: false, reason: 'invalid_json', detail: `not JSON: ${(err as Error).message}` };
+    }
+    const res = req.schema.safeParse(parsed);
+    if (!res.success) {
+      const detail = res.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ');
+      return { ok: false, reason: 'schema_violation', detail };
+    }
+    return { ok: true, value: res.data };
+  };
+
+  return {
+    model,
+    host: cfg.host,
+    serverVersion,
+    stats: () => ({ ...counters }),
+    async structured(req, signal) {
+      const key = cacheKey(model, req.promptVersion, req.cacheInput);
+      const hit = await deps.db
+        .selectFrom('llm_cache')
+        .select('output')
+        .where('key', '=', key)
+        .executeTakeFirst();
+      if (hit) {
+        const res = req.schema.safeParse(hit.output);
+        if (res.success) {
+          counters.cacheHits++;
+          return {
+            ok: true,
+            value: res.data,
+            model,
+            cached: true,
+            attempts: 0,
+            raw: JSON.stringify(hit.output),
+          };
+        }
+      }
+      const messages = [
+        { role: 'system', content: `${req.system}\n\n${schemaInstructions(req.schema)}` },
+        { role: 'user', content: req.user },
+      ];
+      let answer = await chat(messages, req, signal);
+      let verdict = check(req, answer);
+      let attempts = 1;
+      if (!verdict.ok) {
+        // One repair turn: show the model its answer and what was wrong with it.
+        counters.repairs++;
+        attempts = 2;
+        const first = verdict;
+        answer = await chat(
+          [
+            ...messages,
+            { role: 'assistant', content: answer.content },
+            {
+              role: 'user',
+              content: `That answer was invalid (${first.reason}: ${first.detail}). Reply again with only the JSON object, valid against the schema, and keep every string short.`,
+            },
+          ],
+          req,
+          signal,
+        );
+        verdict = check(req, answer);
+      }
+      if (!verdict.ok) {
+        return {
+          ok: false,
+          reason: verdict.reason,
+          detail: verdict.detail,
+          raw: answer.content,
+          model,
+          attempts,
+        };
+      }
+      await deps.db
+        .insertInto('llm_cache')
+        .values({
+          key,
+          task: req.task,
+          model,
+          prompt_version: req.promptVersion,
+          output: JSON.stringify(verdict.value),
+        })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .execute();
+      return { ok: true, value: verdict.value, model, cached: false, attempts, raw: answer.content };
+    },
+  };
+}
