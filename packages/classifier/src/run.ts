@@ -74,6 +74,10 @@ export async function classify(ctx: StageContext<{ runId: string }, Env>): Promi
       promptVersion: PROMPT_VERSION,
     });
     out++;
+    log.info(
+      { segment_id: seg.id, kind: v.kind, topic: v.topic, band: v.band, cached: res.cached },
+      'segment classified',
+    );
   });
   const stats = llm.stats();
   return {

@@ -39,10 +39,15 @@ describe('injection heuristic', () => {
 
 describe('schemas and cache keys', () => {
   it('sends the same schema it validates with, enumerating the closed lists', () => {
-    const schema = jsonSchemaOf(ClassificationOutput) as { properties: Record<string, { enum?: string[] }>; required: string[] };
+    const schema = jsonSchemaOf(ClassificationOutput) as {
+      properties: Record<string, { enum?: string[] }>;
+      required: string[];
+    };
     expect(schema.properties.topic?.enum).toContain('hometown');
     expect(schema.required).toContain('suspicious_instructions');
-    expect(jsonSchemaOf(z.object({ a: z.string().max(3) }))).toMatchObject({ properties: { a: { maxLength: 3 } } });
+    expect(jsonSchemaOf(z.object({ a: z.string().max(3) }))).toMatchObject({
+      properties: { a: { maxLength: 3 } },
+    });
   });
 
   it('keys the cache by model, prompt version and input', () => {
