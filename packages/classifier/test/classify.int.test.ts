@@ -1,5 +1,10 @@
 import path from 'node:path';
-import { type LlmRequest, type OllamaTestServer, startOllamaTestServer } from '@pronielts/ollama-test-server';
+import {
+  type LlmRequest,
+  type OllamaTestServer,
+  slow,
+  startOllamaTestServer,
+} from '@pronielts/ollama-test-server';
 import { ClassificationOutput } from '@pronielts/shared/contracts';
 import { type Db, migrateToLatest, openDb } from '@pronielts/shared/db';
 import { seedTranscript } from '@pronielts/shared/testing';
@@ -162,7 +167,7 @@ describe('classifier against the Ollama protocol server', () => {
   it.each([
     ['HTTP 500', { kind: 'status', status: 500, error: 'llama runner process has terminated' } as const],
     ['a connection reset', { kind: 'reset' } as const],
-    ['a request slower than the timeout', { kind: 'slow', delayMs: 5000, then: { kind: 'auto' } } as const],
+    ['a request slower than the timeout', slow(5000, { kind: 'auto' })],
   ])('retries after %s', async (_name, failure) => {
     const runId = `c-retry-${failure.kind}`;
     await seedTranscript(db, runId, [{ text: `Travelling abroad broadens the mind (${failure.kind}).` }]);
@@ -244,11 +249,7 @@ describe('classifier against the Ollama protocol server', () => {
       text: `Segment ${i}: I think public transport in my city is quite reliable.`,
     }));
     await seedTranscript(db, 'c-kill', texts);
-    server.setDefault({
-      kind: 'slow',
-      delayMs: 300,
-      then: { kind: 'valid', content: answer({ topic: 'transport' }) },
-    });
+    server.setDefault(slow(300, { kind: 'valid', content: answer({ topic: 'transport' }) }));
     const first = spawnStage(CLI, ['--run-id', 'c-kill'], { ...env, LLM_CONCURRENCY: '1' });
     let classified = 0;
     await first.waitForLine((l) => l.msg === 'segment classified' && ++classified === 2);

@@ -45,7 +45,14 @@ export function planTasks(
   const opts = { temperature: env.GENERATE_TEMPERATURE };
   const tasks: Task[] = [];
   let skippedSuspicious = 0;
-  for (const seg of segments) {
+  const byPosition = new Map(segments.map((s) => [`${s.transcript_id}:${s.idx}`, s]));
+  /** The examiner question an answer replies to: only a clean, classified question counts as context. */
+  const questionFor = (seg: ClassifiedSegment): string | null => {
+    const prev = byPosition.get(`${seg.transcript_id}:${seg.idx - 1}`);
+    return prev && prev.kind === 'examiner_question' && !prev.suspicious ? prev.text : null;
+  };
+  for (const original of segments) {
+    const seg = { ...original, previous_text: questionFor(original) };
     if (seg.suspicious) {
       skippedSuspicious++; // never turn text that addresses the model into learning material
       continue;
@@ -193,6 +200,7 @@ export async function paraphrase(ctx: StageContext<{ runId: string }, Env>): Pro
         items += made.length;
         byKind[task.kind] = (byKind[task.kind] ?? 0) + made.length;
         out++;
+        log.info({ task: task.key, items: made.length, cached: res.cached }, 'task done');
         return;
       }
       reason = 'off_target';

@@ -87,6 +87,8 @@ export async function saveClassification(db: Kysely<Database>, c: Classification
 
 export interface ClassifiedSegment {
   segment_id: string;
+  transcript_id: string;
+  idx: number;
   text: string;
   previous_text: string | null;
   part: string;
@@ -103,7 +105,7 @@ export async function listClassifiedSegments(
   db: Kysely<Database>,
   runId: string,
 ): Promise<ClassifiedSegment[]> {
-  const r = await sql<ClassifiedSegment & { transcript_id: string; idx: number }>`
+  const r = await sql<ClassifiedSegment>`
     select * from (
       select distinct on (c.segment_id)
              c.segment_id, s.text, s.transcript_id, s.idx, c.status,
