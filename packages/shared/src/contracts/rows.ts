@@ -173,6 +173,7 @@ export interface ExportsTable {
   manifest_key: Opt<string>;
   counts: JSONColumnType<Record<string, number>, string | undefined, string>;
   diff: JSONColumnType<Record<string, unknown>, string | undefined, string>;
+  item_count: Def<number>;
   created_at: CreatedAt;
   completed_at: Opt<Date | string>;
 }
@@ -198,6 +199,31 @@ export interface Database {
   export_items: ExportItemsTable;
   llm_cache: LlmCacheTable;
   llm_rejections: LlmRejectionsTable;
+  content_fingerprints: ContentFingerprintsTable;
+  fingerprint_bands: FingerprintBandsTable;
+  release_content: ReleaseContentTable;
+}
+
+export interface ContentFingerprintsTable {
+  item_id: string;
+  kind: string;
+  exact_hash: string;
+  minhash: JSONColumnType<number[], string, string>;
+  created_at: CreatedAt;
+}
+
+export interface FingerprintBandsTable {
+  kind: string;
+  band: number;
+  hash: string;
+  item_id: string;
+}
+
+export interface ReleaseContentTable {
+  content_sha256: string;
+  item_id: string;
+  kind: string;
+  content: JSONColumnType<Record<string, unknown>, string, string>;
 }
 
 export type StageRun = Selectable<StageRunsTable>;

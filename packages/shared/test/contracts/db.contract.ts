@@ -14,13 +14,16 @@ import {
 
 const TABLES = [
   'classifications',
+  'content_fingerprints',
   'export_items',
   'exports',
+  'fingerprint_bands',
   'generated_items',
   'llm_cache',
   'llm_rejections',
   'media',
   'pipeline_runs',
+  'release_content',
   'run_media',
   'segments',
   'stage_runs',

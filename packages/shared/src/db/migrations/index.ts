@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely/migration';
 import * as m20261122T000100 from './20261122T000100-init.ts';
 import * as m20261122T020000 from './20261122T020000-llm.ts';
+import * as m20261122T030000 from './20261122T030000-releases.ts';
 
 /**
  * Every migration, by timestamped name. Kysely runs them in name order and records them in
@@ -9,4 +10,5 @@ import * as m20261122T020000 from './20261122T020000-llm.ts';
 export const migrations: Record<string, Migration> = {
   '20261122T000100-init': m20261122T000100,
   '20261122T020000-llm': m20261122T020000,
+  '20261122T030000-releases': m20261122T030000,
 };

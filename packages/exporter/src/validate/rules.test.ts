@@ -1,0 +1,230 @@
+import { describe, expect, it } from 'vitest';
+import type { ValidationItem } from './item.ts';
+import { textsOf } from './item.ts';
+import { DEFAULT_LENGTHS, itemRules, type RuleConfig } from './rules.ts';
+import { bandHashes, estimatedSimilarity, exactHash, minhash } from './text.ts';
+
+const cfg: RuleConfig = {
+  languageMinChars: 40,
+  paraphraseMaxOverlap: 0.8,
+  paraphraseMinOverlap: 0.1,
+  minBandGain: 0,
+  cefrTolerance: 1,
+  nearDuplicate: 0.8,
+  lengths: DEFAULT_LENGTHS,
+};
+
+const SOURCE = 'I am nurse in big hospital. It is good job because I help people every day and I like it.';
+const GOOD_ANSWER =
+  'I work as a nurse in a large hospital, which I find genuinely rewarding because I get to help people every single day.';
+
+function modelAnswer(
+  text: string,
+  over: Partial<{ target_band: number; source_band: number; source_text: string }> = {},
+): ValidationItem {
+  const payload = {
+    target_band: over.target_band ?? 7,
+    text,
+    vocabulary_upgrades: [{ from: 'good', to: 'rewarding', note: 'more precise' }],
+    source_text: over.source_text ?? SOURCE,
+    source_band: over.source_band ?? 5,
+    question: 'What do you do?',
+  };
+  return {
+    id: 'gi_1',
+    itemType: 'generated',
+    kind: 'model_answer',
+    payload,
+    ...textsOf('model_answer', payload),
+    source: { text: payload.source_text, band: payload.source_band },
+    targetBand: payload.target_band,
+  };
+}
+
+function cueCard(
+  prompt: string,
+  bullets = ['where it is', 'how you found it', 'what you do there'],
+): ValidationItem {
+  const payload = {
+    topic: 'places_description',
+    prompt,
+    bullet_points: bullets,
+    closing_prompt: 'and explain why you like it.',
+  };
+  return { id: 'gi_2', itemType: 'generated', kind: 'cue_card', payload, ...textsOf('cue_card', payload) };
+}
+
+function segment(text: string, band = 6, cefr = 'B2'): ValidationItem {
+  const payload = {
+    text,
+    part: '1',
+    kind: 'candidate_answer',
+    topic: 'work',
+    band,
+    cefr,
+    pronunciation_focus: [],
+  };
+  return {
+    id: 'cl_1',
+    itemType: 'classification',
+    kind: 'segment',
+    payload,
+    ...textsOf('segment', payload),
+    band,
+    cefr,
+  };
+}
+
+const rules = (item: ValidationItem) => itemRules(item, cfg).map((r) => r.rule);
+const details = (item: ValidationItem) =>
+  itemRules(item, cfg)
+    .map((r) => r.detail)
+    .join(' | ');
+
+describe('quality gate rules', () => {
+  it('approves a good model answer, cue card and segment', () => {
+    expect(rules(modelAnswer(GOOD_ANSWER))).toEqual([]);
+    expect(rules(cueCard('Describe a quiet place where you like to spend time.'))).toEqual([]);
+    expect(rules(segment('I work as a nurse and I really enjoy helping people.'))).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a band outside 0-9',
+      { ...modelAnswer(GOOD_ANSWER), payload: { ...modelAnswer(GOOD_ANSWER).payload, target_band: 9.5 } },
+    ],
+    [
+      'a missing field',
+      {
+        ...cueCard('Describe a park.'),
+        payload: { topic: 'places_description', prompt: 'Describe a park you like.' },
+      },
+    ],
+    [
+      'a topic outside the list',
+      { ...cueCard('Describe a park you like.'), payload: { ...cueCard('x').payload, topic: 'astrology' } },
+    ],
+  ])('schema: rejects %s', (_name, item) => {
+    expect(rules(item as ValidationItem)).toEqual(['schema']);
+  });
+
+  it.each([
+    ['empty text', segment('   '), 'empty'],
+    ['a cue card too short to be usable', cueCard('Describe it.', ['why', 'how', 'who']), 'minimum'],
+    ['a segment over the length limit', segment(`${GOOD_ANSWER} `.repeat(40)), 'maximum'],
+  ])('length: rejects %s', (_name, item, detail) => {
+    expect(rules(item)).toContain('length');
+    expect(details(item)).toContain(detail);
+  });
+
+  it('schema bounds come first: a model answer under the schema minimum is a schema rejection', () => {
+    expect(rules(modelAnswer('Yes, nurse.'))).toEqual(['schema']);
+  });
+
+  it.each([
+    ['Spanish', 'Trabajo como enfermera en un hospital grande y me gusta mucho ayudar a la gente cada día.'],
+    [
+      'Portuguese',
+      'Eu trabalho como enfermeira num hospital grande e gosto muito de ajudar as pessoas todos os dias.',
+    ],
+    [
+      'German',
+      'Ich arbeite als Krankenschwester in einem großen Krankenhaus und helfe jeden Tag gerne den Menschen.',
+    ],
+  ])('language: rejects text in %s', (_name, text) => {
+    expect(rules(segment(text))).toContain('language');
+  });
+
+  it('language: does not judge text too short to detect reliably', () => {
+    expect(rules(segment('Sí, claro.'))).not.toContain('language');
+  });
+
+  it.each([
+    ['a plain e-mail', 'You can reach me at anna.silva@example.com any time.'],
+    ['an e-mail spelled out', 'Write to anna dot silva at gmail dot com if you want the notes.'],
+    ['an e-mail with [at] and (dot)', 'My address is anna.silva [at] mail (dot) com for the class.'],
+    ['a URL without a scheme', 'All my photos are on www.annas-travels.net so have a look.'],
+    ['an international phone number', 'Call the clinic on +44 (0)20 7946 0958 to book a visit.'],
+    ['a phone number with dots', 'My mobile is 415.555.0132 if you need it for the trip.'],
+    ['a phone number with odd spacing', 'Ring me on 0 7 7 0 0 9 0 0 1 2 3 after six tonight please.'],
+  ])('pii: rejects %s', (_name, text) => {
+    expect(rules(segment(text))).toContain('pii');
+  });
+
+  it('pii: rejects names of people in cue cards only', () => {
+    expect(rules(cueCard('Describe a time you met Sarah Jones at a conference.'))).toContain('pii');
+    expect(
+      rules(segment('I met my friend Sarah at the cinema last week and we talked for hours.')),
+    ).not.toContain('pii');
+  });
+
+  it('pii: does not mistake years and numbers in speech for phone numbers', () => {
+    expect(
+      rules(segment('I moved there in 2015 and stayed for 3 years, then 2019 was different.')),
+    ).not.toContain('pii');
+  });
+
+  it.each([
+    'This exam is shit and I hate it so much honestly.',
+    'What the fuck is this question about anyway?',
+    'That teacher was a real b1tch to everyone in class.',
+  ])('profanity: rejects %j', (text) => {
+    expect(rules(segment(text))).toContain('profanity');
+  });
+
+  it('profanity: leaves innocent words alone (Scunthorpe, assessment, class)', () => {
+    expect(rules(segment('I grew up in Scunthorpe and passed my assessment in class.'))).not.toContain(
+      'profanity',
+    );
+  });
+
+  it.each([
+    ['a paraphrase identical to its source', SOURCE, 'identical'],
+    [
+      'a paraphrase that only changes punctuation and case',
+      SOURCE.toUpperCase().replace(/\./g, '!'),
+      'identical',
+    ],
+    ['a paraphrase that copies its source with one word changed', SOURCE.replace('good', 'nice'), 'copies'],
+    [
+      'a paraphrase that drifted to another subject',
+      'Football is the most popular sport in the world, and many countries build huge stadiums for their national teams.',
+      'drifted',
+    ],
+  ])('paraphrase: rejects %s', (_name, text, detail) => {
+    const item = modelAnswer(text);
+    expect(rules(item)).toContain('paraphrase');
+    expect(details(item)).toContain(detail);
+  });
+
+  it('band: rejects a model answer targeting a lower band than its source', () => {
+    expect(rules(modelAnswer(GOOD_ANSWER, { target_band: 6, source_band: 7 }))).toContain('band');
+  });
+
+  it('band: rejects a classification whose CEFR does not match its band', () => {
+    expect(rules(segment('I work as a nurse and I really enjoy helping people.', 8.5, 'A2'))).toContain(
+      'band',
+    );
+    expect(rules(segment('I work as a nurse and I really enjoy helping people.', 6, 'B1'))).not.toContain(
+      'band',
+    );
+  });
+});
+
+describe('duplicate fingerprints', () => {
+  const a =
+    'Describe a quiet place where you like to spend time. You should say where it is and why you go there.';
+  it('gives texts that differ by punctuation, case and spacing the same exact hash', () => {
+    expect(exactHash(a)).toBe(exactHash(`  ${a.toUpperCase().replace(/\./g, ' !!')}  `));
+    expect(exactHash(a)).not.toBe(exactHash(a.replace('quiet', 'noisy')));
+  });
+
+  it('scores near-duplicates high and different texts low, and near-duplicates share an LSH band', () => {
+    const near = a.replace('spend time', 'spend some time');
+    const other = 'Talk about a person who taught you something important when you were a child.';
+    expect(estimatedSimilarity(minhash(a), minhash(near))).toBeGreaterThan(0.5);
+    expect(estimatedSimilarity(minhash(a), minhash(other))).toBeLessThan(0.2);
+    expect(bandHashes(minhash(a)).some((b, i) => bandHashes(minhash(near))[i] === b)).toBe(true);
+    expect(estimatedSimilarity(minhash(a), minhash(a))).toBe(1);
+  });
+});

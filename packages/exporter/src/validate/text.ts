@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Text utilities for the quality gate: normalisation (so texts that differ only by case, punctuation or
+ * spacing are the same), content-word sets, and MinHash signatures with LSH bands for near-duplicates.
+ */
+
+export function normalize(text: string): string {
+  return text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\p{P}\p{S}]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+export function exactHash(text: string): string {
+  return createHash('sha256').update(normalize(text)).digest('hex');
+}
+
+const STOP = new Set(
+  'a an the and or but if of to in on at for with by from as is are was were be been being it its this that these those i me my we our you your he him his she her they them their there here what which who whom how why when where not no so very can could would should will just do does did have has had about into over than then too also'.split(
+    ' ',
+  ),
+);
+
+export function contentWords(text: string): Set<string> {
+  return new Set(
+    normalize(text)
+      .split(' ')
+      .filter((w) => w.length > 1 && !STOP.has(w)),
+  );
+}
+
+export function jaccard<T>(a: Set<T>, b: Set<T>): number {
+  if (a.size === 0 && b.size === 0) return 1;
+  let inter = 0;
+  for (const x of a) if (b.has(x)) inter++;
+  return inter / (a.size + b.size - inter);
+}
+
+export const MINHASH_SIZE = 32;
+export const LSH_BANDS = 8; // 8 bands × 4 rows: pairs above ~0.7 similarity share a band with high probability
+const ROWS = MINHASH_SIZE / LSH_BANDS;
+
+function fnv1a(s: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  // final avalanche (murmur3 fmix32)
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Word 3-gram shingles of the normalised text (single words for very short texts). */
+export function shingles(text: string): Set<string> {
+  const words = normalize(text).split(' ').filter(Boolean);
+  if (words.length < 3) return new Set(words);
+  const out = new Set<string>();
+  for (let i = 0; i + 3 <= words.length; i++) out.add(`${words[i]} ${words[i + 1]} ${words[i + 2]}`);
+  return out;
+}
+
+export function minhash(text: string): number[] {
+  const sh = [...shingles(text)];
+  const sig = new Array<number>(MINHASH_SIZE).fill(0xffffffff);
+  for (const s of sh) {
+    for (let k = 0; k < MINHASH_SIZE; k++) {
+      const h = fnv1a(s, k * 0x9e3779b9);
+      if (h < (sig[k] ?? 0xffffffff)) sig[k] = h;
+    }
+  }
+  return sig;
+}
+
+export function bandHashes(sig: number[]): string[] {
+  const out: string[] = [];
+  for (let b = 0; b < LSH_BANDS; b++) out.push(sig.slice(b * ROWS, (b + 1) * ROWS).join('-'));
+  return out;
+}
+
+export function estimatedSimilarity(a: number[], b: number[]): number {
+  let same = 0;
+  for (let i = 0; i < MINHASH_SIZE; i++) if (a[i] === b[i]) same++;
+  return same / MINHASH_SIZE;
+}

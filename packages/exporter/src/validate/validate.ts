@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import {
+  countRunValidations,
+  type Fingerprint,
+  findBandCandidates,
+  findExact,
+  type ItemToValidate,
+  listItemsToValidate,
+  saveValidations,
+} from '@pronielts/shared/db';
+import type { StageContext, StageResult } from '@pronielts/shared/stage';
+import type { Env } from '../env.ts';
+import { type Reason, textsOf, type ValidatedKind, type ValidationItem } from './item.ts';
+import { DEFAULT_LENGTHS, itemRules, type RuleConfig } from './rules.ts';
+import { bandHashes, estimatedSimilarity, exactHash, minhash } from './text.ts';
+
+export function ruleConfigFrom(env: Env): RuleConfig {
+  return {
+    languageMinChars: env.VALIDATE_LANGUAGE_MIN_CHARS,
+    paraphraseMaxOverlap: env.VALIDATE_PARAPHRASE_MAX_OVERLAP,
+    paraphraseMinOverlap: env.VALIDATE_PARAPHRASE_MIN_OVERLAP,
+    minBandGain: env.VALIDATE_MIN_BAND_GAIN,
+    cefrTolerance: env.VALIDATE_CEFR_TOLERANCE,
+    nearDuplicate: env.VALIDATE_NEAR_DUPLICATE,
+    lengths: DEFAULT_LENGTHS,
+  };
+}
+
+/** The rules version names the rules and their thresholds: changing a threshold re-validates. */
+export function rulesVersion(cfg: RuleConfig): string {
+  return `rules-v1-${createHash('sha256').update(JSON.stringify(cfg)).digest('hex').slice(0, 12)}`;
+}
+
+const num = (v: unknown) => (v === null || v === undefined || v === '' ? null : Number(v));
+
+export function toValidationItem(row: ItemToValidate): ValidationItem {
+  const kind = row.kind as ValidatedKind;
+  const p = row.payload;
+  const { text, readable } = textsOf(kind, p);
+  return {
+    id: row.id,
+    itemType: row.item_type,
+    kind,
+    payload: kind === 'segment' ? { ...p, band: num(p.band) } : p,
+    text,
+    readable,
+    ...(kind === 'model_answer'
+      ? {
+          source: { text: String(p.source_text ?? ''), band: num(p.source_band) },
+          targetBand: num(row.target_band ?? p.target_band),
+        }
+      : {}),
+    ...(kind === 'segment' ? { band: num(p.band), cefr: typeof p.cefr === 'string' ? p.cefr : null } : {}),
+  };
+}
+
+/**
+ * Judges every item of the run once per rules version, in pages: the item rules, then duplicates against
+ * every approved item of the corpus (all runs) and the approved items earlier in this page. Each page's
+ * validations and the fingerprints of its approved items are one transaction, so a killed run resumes
+ * at the first page it did not commit.
+ */
+export async function validate(ctx: StageContext<{ runId: string }, Env>): Promise<StageResult> {
+  const { db, log, env } = ctx;
+  const cfg = ruleConfigFrom(env);
+  const version = rulesVersion(cfg);
+  const before = await countRunValidations(db, ctx.runId, version);
+  const skipped = (before.approved ?? 0) + (before.rejected ?? 0);
+  let approved = 0;
+  let rejected = 0;
+  const rejections: Record<string, number> = {};
+  let after = '';
+  while (!ctx.signal.aborted) {
+    const rows = await listItemsToValidate(db, ctx.runId, version, after, env.VALIDATE_BATCH);
+    if (rows.length === 0) break;
+    after = rows.at(-1)?.id ?? after;
+    const items = rows.map(toValidationItem);
+    const results: Parameters<typeof saveValidations>[2] = [];
+    const fingerprints: Fingerprint[] = [];
+
+    // Corpus lookups for the whole page, per kind.
+    const pending = items.map((item) => {
+      const reasons: Reason[] = itemRules(item, cfg);
+      const sig = minhash(item.text);
+      return { item, reasons, exact: exactHash(item.text), sig, bands: bandHashes(sig) };
+    });
+    const kinds = [...new Set(pending.map((p) => p.item.kind))];
+    const exactOwners = new Map<string, string>();
+    const candidates = new Map<string, Array<{ item_id: string; minhash: number[] }>>();
+    for (const kind of kinds) {
+      const ofKind = pending.filter((p) => p.item.kind === kind);
+      for (const e of await findExact(
+        db,
+        kind,
+        ofKind.map((p) => p.exact),
+      ))
+        exactOwners.set(`${kind}:${e.exact_hash}`, e.item_id);
+      const bands = ofKind.flatMap((p) => p.bands.map((hash, band) => ({ band, hash })));
+      candidates.set(kind, await findBandCandidates(db, kind, bands));
+    }
+    // Items approved earlier in this page count as corpus too.
+    const pageApproved: Array<{ kind: string; itemId: string; exact: string; sig: number[] }> = [];
+    for (const p of pending) {
+      const { item } = p;
+      if (p.reasons.length === 0) {
+        const exactOwner =
+          exactOwners.get(`${item.kind}:${p.exact}`) ??
+          pageApproved.find((a) => a.kind === item.kind && a.exact === p.exact)?.itemId;
+        if (exactOwner && exactOwner !== item.id) {
+          p.reasons.push({ rule: 'duplicate', detail: `same text as approved item ${exactOwner}` });
+        } else {
+          const near = [
+            ...(candidates.get(item.kind) ?? []),
+            ...pageApproved
+              .filter((a) => a.kind === item.kind)
+              .map((a) => ({ item_id: a.itemId, minhash: a.sig })),
+          ]
+            .filter((c) => c.item_id !== item.id)
+            .map((c) => ({ id: c.item_id, sim: estimatedSimilarity(p.sig, c.minhash) }))
+            .sort((a, b) => b.sim - a.sim)[0];
+          if (near && near.sim >= cfg.nearDuplicate) {
+            p.reasons.push({
+              rule: 'duplicate',
+              detail: `near-duplicate (${near.sim.toFixed(2)}) of approved item ${near.id}`,
+            });
+          }
+        }
+      }
+      const ok = p.reasons.length === 0;
+      results.push({ itemId: item.id, itemType: item.itemType, approved: ok, reasons: p.reasons });
+      if (ok) {
+        approved++;
+        pageApproved.push({ kind: item.kind, itemId: item.id, exact: p.exact, sig: p.sig });
+        fingerprints.push({
+          itemId: item.id,
+          kind: item.kind,
+          exactHash: p.exact,
+          minhash: p.sig,
+          bands: p.bands,
+        });
+      } else {
+        rejected++;
+        for (const r of new Set(p.reasons.map((x) => x.rule))) rejections[r] = (rejections[r] ?? 0) + 1;
+      }
+    }
+    await saveValidations(db, version, results, fingerprints);
+    log.info({ page: rows.length, approved, rejected }, 'validated a page');
+  }
+  return {
+    counts: { in: skipped + approved + rejected, out: approved, rejected, skipped },
+    rejections,
+    extra: { rulesVersion: version },
+  };
+}

@@ -1,0 +1,152 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../../contracts/rows.ts';
+
+/** A row to validate: a generated item, or a classified segment (kind 'segment'). */
+export interface ItemToValidate {
+  id: string;
+  item_type: 'generated' | 'classification';
+  kind: string;
+  payload: Record<string, unknown>;
+  target_band: string | null;
+}
+
+/**
+ * The next page (by id) of the run's items without a validation for this rules version: generated items
+ * and the newest successful classification of each segment.
+ */
+export async function listItemsToValidate(
+  db: Kysely<Database>,
+  runId: string,
+  rulesVersion: string,
+  afterId: string,
+  limit: number,
+): Promise<ItemToValidate[]> {
+  const r = await sql<ItemToValidate>`
+    select * from (
+      select g.id, 'generated' as item_type, g.kind, g.payload, g.target_band::text as target_band
+      from generated_items g
+      where g.run_id = ${runId}
+      union all
+      select c.id, 'classification' as item_type, 'segment' as kind,
+             jsonb_build_object('text', s.text, 'part', c.part, 'kind', c.kind, 'topic', c.topic,
+                                'band', c.band, 'cefr', c.cefr, 'pronunciation_focus', c.pronunciation_focus) as payload,
+             null as target_band
+      from (
+        select distinct on (c.segment_id) c.* from classifications c
+        join segments s on s.id = c.segment_id
+        join transcripts t on t.id = s.transcript_id and t.status <> 'rejected'
+        where t.media_id in (select media_id from run_media where run_id = ${runId} and status = 'accepted')
+        order by c.segment_id, c.created_at desc
+      ) c
+      join segments s on s.id = c.segment_id
+      where c.status = 'ok'
+    ) items
+    where items.id > ${afterId}
+      and not exists (select 1 from validations v where v.item_id = items.id and v.rules_version = ${rulesVersion})
+    order by items.id
+    limit ${limit}`.execute(db);
+  return r.rows;
+}
+
+export async function countRunValidations(db: Kysely<Database>, runId: string, rulesVersion: string) {
+  const r = await sql<{ status: string; n: string }>`
+    select v.status, count(*)::text as n from validations v
+    where v.rules_version = ${rulesVersion}
+      and (v.item_id in (select id from generated_items where run_id = ${runId})
+        or v.item_id in (select c.id from classifications c join segments s on s.id = c.segment_id
+                         join transcripts t on t.id = s.transcript_id
+                         where t.media_id in (select media_id from run_media where run_id = ${runId})))
+    group by v.status`.execute(db);
+  return Object.fromEntries(r.rows.map((x) => [x.status, Number(x.n)])) as Record<string, number>;
+}
+
+export interface Fingerprint {
+  itemId: string;
+  kind: string;
+  exactHash: string;
+  minhash: number[];
+  bands: string[];
+}
+
+/** Approved items whose normalised text equals one of these hashes (same kind). */
+export async function findExact(db: Kysely<Database>, kind: string, hashes: string[]) {
+  if (hashes.length === 0) return [];
+  return db
+    .selectFrom('content_fingerprints')
+    .select(['item_id', 'exact_hash'])
+    .where('kind', '=', kind)
+    .where('exact_hash', 'in', hashes)
+    .execute();
+}
+
+/** Approved items sharing at least one LSH band with these (same kind), with their signatures. */
+export async function findBandCandidates(
+  db: Kysely<Database>,
+  kind: string,
+  bands: Array<{ band: number; hash: string }>,
+) {
+  if (bands.length === 0) return [];
+  const r = await sql<{ item_id: string; minhash: number[] }>`
+    select distinct f.item_id, f.minhash from fingerprint_bands b
+    join content_fingerprints f on f.item_id = b.item_id
+    where b.kind = ${kind}
+      and (b.band, b.hash) in (${sql.join(bands.map((x) => sql`(${x.band}, ${x.hash})`))})`.execute(db);
+  return r.rows;
+}
+
+/** Validations of a batch and fingerprints of its approved items, in one transaction. */
+export async function saveValidations(
+  db: Kysely<Database>,
+  rulesVersion: string,
+  results: Array<{
+    itemId: string;
+    itemType: 'generated' | 'classification';
+    approved: boolean;
+    reasons: Array<{ rule: string; detail: string }>;
+  }>,
+  fingerprints: Fingerprint[],
+): Promise<void> {
+  if (results.length === 0) return;
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto('validations')
+      .values(
+        results.map((r) => ({
+          item_id: r.itemId,
+          item_type: r.itemType,
+          rules_version: rulesVersion,
+          status: r.approved ? ('approved' as const) : ('rejected' as const),
+          reasons: JSON.stringify(r.reasons),
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(['item_id', 'rules_version']).doUpdateSet((eb) => ({
+          status: eb.ref('excluded.status'),
+          reasons: eb.ref('excluded.reasons'),
+        })),
+      )
+      .execute();
+    if (fingerprints.length === 0) return;
+    await tx
+      .insertInto('content_fingerprints')
+      .values(
+        fingerprints.map((f) => ({
+          item_id: f.itemId,
+          kind: f.kind,
+          exact_hash: f.exactHash,
+          minhash: JSON.stringify(f.minhash),
+        })),
+      )
+      .onConflict((oc) => oc.column('item_id').doNothing())
+      .execute();
+    await tx
+      .insertInto('fingerprint_bands')
+      .values(
+        fingerprints.flatMap((f) =>
+          f.bands.map((hash, band) => ({ kind: f.kind, band, hash, item_id: f.itemId })),
+        ),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  });
+}
