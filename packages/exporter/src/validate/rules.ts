@@ -38,7 +38,7 @@ export interface RuleConfig {
 export const DEFAULT_LENGTHS: RuleConfig['lengths'] = {
   model_answer: { min: 60, max: 1500 },
   drill: { min: 20, max: 1500 },
-  cue_card: { min: 40, max: 800 },
+  cue_card: { min: 80, max: 800 },
   follow_up: { min: 30, max: 1500 },
   segment: { min: 2, max: 4000 },
 };
