@@ -1,8 +1,10 @@
 import { BoolEnv } from '@pronielts/shared/config';
 import { ExportInput, parseInput, ValidateInput } from '@pronielts/shared/contracts';
-import { type StageDefinition, StageError } from '@pronielts/shared/stage';
+import type { StageDefinition } from '@pronielts/shared/stage';
 import type { z } from 'zod';
-import { type Env, env } from './env.ts';
+import { ENV_HELP, type Env, env } from './env.ts';
+import { exportRelease } from './export/export.ts';
+import { validate } from './validate/validate.ts';
 
 export const validateStage: StageDefinition<z.output<typeof ValidateInput>, Env> = {
   name: 'validate',
@@ -11,10 +13,9 @@ export const validateStage: StageDefinition<z.output<typeof ValidateInput>, Env>
     'Runs the quality rules over every generated and classified item of a run; each ends approved or rejected with reasons.',
   options: {},
   env,
+  envHelp: ENV_HELP,
   input: ({ runId }) => parseInput(ValidateInput, { runId }),
-  run: async () => {
-    throw new StageError('not_implemented', 'the validate phase is not implemented yet');
-  },
+  run: (ctx) => validate(ctx),
 };
 
 export const exportStage: StageDefinition<z.output<typeof ExportInput>, Env> = {
@@ -30,14 +31,13 @@ export const exportStage: StageDefinition<z.output<typeof ExportInput>, Env> = {
     },
   },
   env,
+  envHelp: ENV_HELP,
   input: ({ runId, values }) =>
     parseInput(ExportInput, {
       runId,
       release: values.release === undefined ? true : BoolEnv.parse(String(values.release)),
     }),
-  run: async () => {
-    throw new StageError('not_implemented', 'the export phase is not implemented yet');
-  },
+  run: (ctx) => exportRelease(ctx),
 };
 
 export const PHASES = { validate: validateStage, export: exportStage } as const;

@@ -58,13 +58,14 @@ function fnv1a(s: string, seed: number): number {
   return h >>> 0;
 }
 
-/** Word 3-gram shingles of the normalised text (single words for very short texts). */
+/**
+ * The shingles MinHash works on: the content words of the normalised text (stop words dropped). Word
+ * sets make near-duplicates robust to small insertions ("where you really like to spend your free
+ * time"), which n-gram shingles over-penalise on texts as short as practice items.
+ */
 export function shingles(text: string): Set<string> {
-  const words = normalize(text).split(' ').filter(Boolean);
-  if (words.length < 3) return new Set(words);
-  const out = new Set<string>();
-  for (let i = 0; i + 3 <= words.length; i++) out.add(`${words[i]} ${words[i + 1]} ${words[i + 2]}`);
-  return out;
+  const words = contentWords(text);
+  return words.size > 0 ? words : new Set(normalize(text).split(' ').filter(Boolean));
 }
 
 export function minhash(text: string): number[] {

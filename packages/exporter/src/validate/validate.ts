@@ -12,7 +12,7 @@ import type { StageContext, StageResult } from '@pronielts/shared/stage';
 import type { Env } from '../env.ts';
 import { type Reason, textsOf, type ValidatedKind, type ValidationItem } from './item.ts';
 import { DEFAULT_LENGTHS, itemRules, type RuleConfig } from './rules.ts';
-import { bandHashes, estimatedSimilarity, exactHash, minhash } from './text.ts';
+import { bandHashes, exactHash, jaccard, minhash, shingles } from './text.ts';
 
 export function ruleConfigFrom(env: Env): RuleConfig {
   return {
@@ -82,11 +82,18 @@ export async function validate(ctx: StageContext<{ runId: string }, Env>): Promi
     const pending = items.map((item) => {
       const reasons: Reason[] = itemRules(item, cfg);
       const sig = minhash(item.text);
-      return { item, reasons, exact: exactHash(item.text), sig, bands: bandHashes(sig) };
+      return {
+        item,
+        reasons,
+        exact: exactHash(item.text),
+        sig,
+        words: shingles(item.text),
+        bands: bandHashes(sig),
+      };
     });
     const kinds = [...new Set(pending.map((p) => p.item.kind))];
     const exactOwners = new Map<string, string>();
-    const candidates = new Map<string, Array<{ item_id: string; minhash: number[] }>>();
+    const candidates = new Map<string, Array<{ item_id: string; shingles: string[] }>>();
     for (const kind of kinds) {
       const ofKind = pending.filter((p) => p.item.kind === kind);
       for (const e of await findExact(
@@ -99,7 +106,7 @@ export async function validate(ctx: StageContext<{ runId: string }, Env>): Promi
       candidates.set(kind, await findBandCandidates(db, kind, bands));
     }
     // Items approved earlier in this page count as corpus too.
-    const pageApproved: Array<{ kind: string; itemId: string; exact: string; sig: number[] }> = [];
+    const pageApproved: Array<{ kind: string; itemId: string; exact: string; words: Set<string> }> = [];
     for (const p of pending) {
       const { item } = p;
       if (p.reasons.length === 0) {
@@ -109,14 +116,15 @@ export async function validate(ctx: StageContext<{ runId: string }, Env>): Promi
         if (exactOwner && exactOwner !== item.id) {
           p.reasons.push({ rule: 'duplicate', detail: `same text as approved item ${exactOwner}` });
         } else {
+          // LSH bands found the candidates; the exact Jaccard of the shingle sets decides.
           const near = [
-            ...(candidates.get(item.kind) ?? []),
+            ...(candidates.get(item.kind) ?? []).map((c) => ({ id: c.item_id, words: new Set(c.shingles) })),
             ...pageApproved
               .filter((a) => a.kind === item.kind)
-              .map((a) => ({ item_id: a.itemId, minhash: a.sig })),
+              .map((a) => ({ id: a.itemId, words: a.words })),
           ]
-            .filter((c) => c.item_id !== item.id)
-            .map((c) => ({ id: c.item_id, sim: estimatedSimilarity(p.sig, c.minhash) }))
+            .filter((c) => c.id !== item.id)
+            .map((c) => ({ id: c.id, sim: jaccard(p.words, c.words) }))
             .sort((a, b) => b.sim - a.sim)[0];
           if (near && near.sim >= cfg.nearDuplicate) {
             p.reasons.push({
@@ -130,12 +138,13 @@ export async function validate(ctx: StageContext<{ runId: string }, Env>): Promi
       results.push({ itemId: item.id, itemType: item.itemType, approved: ok, reasons: p.reasons });
       if (ok) {
         approved++;
-        pageApproved.push({ kind: item.kind, itemId: item.id, exact: p.exact, sig: p.sig });
+        pageApproved.push({ kind: item.kind, itemId: item.id, exact: p.exact, words: p.words });
         fingerprints.push({
           itemId: item.id,
           kind: item.kind,
           exactHash: p.exact,
           minhash: p.sig,
+          shingles: [...p.words],
           bands: p.bands,
         });
       } else {

@@ -209,6 +209,7 @@ export interface ContentFingerprintsTable {
   kind: string;
   exact_hash: string;
   minhash: JSONColumnType<number[], string, string>;
+  shingles: JSONColumnType<string[], string, string>;
   created_at: CreatedAt;
 }
 

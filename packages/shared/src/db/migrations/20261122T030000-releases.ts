@@ -10,6 +10,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('exact_hash', 'text', (c) => c.notNull())
     .addColumn('minhash', 'jsonb', (c) => c.notNull())
+    // The shingle set itself: LSH finds candidates, the exact Jaccard on shingles decides.
+    .addColumn('shingles', 'jsonb', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   await db.schema

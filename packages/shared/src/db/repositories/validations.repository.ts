@@ -65,6 +65,7 @@ export interface Fingerprint {
   kind: string;
   exactHash: string;
   minhash: number[];
+  shingles: string[];
   bands: string[];
 }
 
@@ -86,8 +87,8 @@ export async function findBandCandidates(
   bands: Array<{ band: number; hash: string }>,
 ) {
   if (bands.length === 0) return [];
-  const r = await sql<{ item_id: string; minhash: number[] }>`
-    select distinct f.item_id, f.minhash from fingerprint_bands b
+  const r = await sql<{ item_id: string; shingles: string[] }>`
+    select distinct f.item_id, f.shingles from fingerprint_bands b
     join content_fingerprints f on f.item_id = b.item_id
     where b.kind = ${kind}
       and (b.band, b.hash) in (${sql.join(bands.map((x) => sql`(${x.band}, ${x.hash})`))})`.execute(db);
@@ -135,6 +136,7 @@ export async function saveValidations(
           kind: f.kind,
           exact_hash: f.exactHash,
           minhash: JSON.stringify(f.minhash),
+          shingles: JSON.stringify(f.shingles),
         })),
       )
       .onConflict((oc) => oc.column('item_id').doNothing())

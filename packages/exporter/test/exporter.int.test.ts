@@ -1,0 +1,242 @@
+import path from 'node:path';
+import { text } from 'node:stream/consumers';
+import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
+import { ReleaseManifest } from '@pronielts/shared/contracts';
+import { type Db, migrateToLatest, openDb } from '@pronielts/shared/db';
+import { createObjectStore, type ObjectStore, readManifest, verifyManifest } from '@pronielts/shared/storage';
+import { createTestDatabase, s3Env, spawnStage, uniqueName } from '@pronielts/test-services';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cueCard, followUps, GOOD, modelAnswer, SOURCE, seedContent } from './fixtures.ts';
+
+const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
+const services = inject('services');
+const s3 = services.s3[0];
+if (!s3) throw new Error('no S3 server');
+
+let db: Db;
+let drop: () => Promise<void>;
+let env: Record<string, string>;
+let store: ObjectStore;
+
+beforeAll(async () => {
+  const t = await createTestDatabase(services);
+  drop = t.drop;
+  db = await openDb({ kind: 'postgres', url: t.url, poolMax: 3 });
+  await migrateToLatest(db);
+  env = { ...s3Env(s3), DATABASE_URL: t.url, EXPORT_WORK_DIR: path.join('/tmp', uniqueName('export-')) };
+  store = createObjectStore(storageConfigFrom(sharedEnv.parse(env)));
+  await store.ensureBuckets();
+});
+afterAll(async () => {
+  await db?.destroy();
+  await drop?.();
+});
+
+async function verdicts(names: Record<string, string>) {
+  const rows = await db
+    .selectFrom('validations')
+    .selectAll()
+    .where('item_id', 'in', Object.values(names))
+    .execute();
+  return Object.fromEntries(
+    Object.entries(names).map(([name, id]) => {
+      const v = rows.find((r) => r.item_id === id);
+      return [name, v?.status === 'approved' ? 'approved' : (v?.reasons ?? []).map((r) => r.rule).join(',')];
+    }),
+  );
+}
+
+describe('validate', () => {
+  it('approves good items and rejects each bad one with machine-readable reasons', async () => {
+    const { itemIds } = await seedContent(db, 'v-1', {
+      segments: [
+        { text: 'I work as a nurse and I really enjoy helping people in my city.' },
+        { text: 'Trabajo como enfermera en un hospital grande y me gusta mucho ayudar a la gente cada día.' },
+        { text: 'You can always call me on +44 (0)20 7946 0958 if you need anything at all.' },
+      ],
+      items: [
+        { name: 'good answer', ...modelAnswer(GOOD) },
+        { name: 'copied answer', ...modelAnswer(SOURCE.replace('good', 'nice')) },
+        {
+          name: 'drifted answer',
+          ...modelAnswer(
+            'Football is the most popular sport in the world, and many countries build huge stadiums for their teams.',
+          ),
+        },
+        { name: 'lower band answer', ...modelAnswer(`${GOOD} Honestly.`, 5, 7) },
+        { name: 'good card', ...cueCard('Describe a quiet place where you like to spend time.') },
+        {
+          name: 'card naming a person',
+          ...cueCard('Describe a time you met Sarah Jones at a conference in your city.'),
+        },
+        {
+          name: 'questions',
+          ...followUps([
+            'Why do some jobs pay more than others?',
+            'How will work change in the future?',
+            'Should people stay in one job for life?',
+          ]),
+        },
+        {
+          name: 'profane questions',
+          ...followUps([
+            'Why is this shit job so badly paid today?',
+            'How will work change in the future?',
+            'Should people stay in one job for life?',
+          ]),
+        },
+      ],
+    });
+    const p = spawnStage(CLI, ['validate', '--run-id', 'v-1'], env);
+    expect(await p.exit, p.lines.slice(-3).join('\n')).toBe(0);
+    expect(await verdicts(itemIds)).toEqual({
+      'good answer': 'approved',
+      'copied answer': 'paraphrase',
+      'drifted answer': 'paraphrase',
+      'lower band answer': 'band',
+      'good card': 'approved',
+      'card naming a person': 'pii',
+      questions: 'approved',
+      'profane questions': 'profanity',
+    });
+    const segs = await db
+      .selectFrom('validations')
+      .innerJoin('classifications', 'classifications.id', 'validations.item_id')
+      .innerJoin('segments', 'segments.id', 'classifications.segment_id')
+      .select(['segments.text', 'validations.status', 'validations.reasons'])
+      .orderBy('segments.idx')
+      .where('segments.text', 'in', [
+        'I work as a nurse and I really enjoy helping people in my city.',
+        'Trabajo como enfermera en un hospital grande y me gusta mucho ayudar a la gente cada día.',
+        'You can always call me on +44 (0)20 7946 0958 if you need anything at all.',
+      ])
+      .execute();
+    expect(segs.map((s) => [s.status, s.reasons.map((r) => r.rule).join(',')])).toEqual([
+      ['approved', ''],
+      ['rejected', 'language'],
+      ['rejected', 'pii'],
+    ]);
+    expect(p.summary().rejections).toMatchObject({
+      paraphrase: 2,
+      band: 1,
+      pii: 2,
+      profanity: 1,
+      language: 1,
+    });
+  });
+
+  it('rejects exact and near-duplicates of items approved in earlier runs, even when they differ by punctuation', async () => {
+    const { itemIds } = await seedContent(db, 'v-2', {
+      segments: [],
+      items: [
+        {
+          name: 'same card, other punctuation',
+          ...cueCard('DESCRIBE a quiet place -- where you like to spend time!'),
+        },
+        {
+          name: 'near-duplicate card',
+          ...cueCard('Describe a quiet place where you really like to spend your free time.'),
+        },
+        {
+          name: 'new card',
+          ...cueCard('Describe a skill you learned as a child and still use today.', 'childhood'),
+        },
+      ],
+    });
+    const p = spawnStage(CLI, ['validate', '--run-id', 'v-2'], env);
+    expect(await p.exit).toBe(0);
+    expect(await verdicts(itemIds)).toEqual({
+      'same card, other punctuation': 'duplicate',
+      'near-duplicate card': 'duplicate',
+      'new card': 'approved',
+    });
+  });
+
+  it('a re-run validates nothing again', async () => {
+    const p = spawnStage(CLI, ['validate', '--run-id', 'v-1'], env);
+    expect(await p.exit).toBe(0);
+    expect(p.summary().counts).toMatchObject({ out: 0, rejected: 0, skipped: 11 });
+  });
+});
+
+async function releaseFiles(id: string) {
+  const manifest = await readManifest(store, 'processed', `releases/${id}`, ReleaseManifest);
+  if (!manifest) return null;
+  const lines: Record<string, number> = {};
+  for (const f of manifest.files)
+    lines[f.name] = (await text(await store.get('processed', f.key))).split('\n').filter(Boolean).length;
+  return { manifest, lines, bad: await verifyManifest(store, 'processed', manifest) };
+}
+
+describe('export', () => {
+  it('publishes approved items as a release: JSONL per kind and a checksummed manifest, and a DB release row', async () => {
+    const p = spawnStage(CLI, ['export', '--run-id', 'v-1'], env);
+    expect(await p.exit, p.lines.slice(-3).join('\n')).toBe(0);
+    const id = String(p.summary().releaseId);
+    expect(id).toMatch(/^rel_[a-f0-9]{32}$/);
+    const files = await releaseFiles(id);
+    expect(files?.bad).toEqual([]);
+    expect(files?.lines).toEqual({
+      'model_answers.jsonl': 1,
+      'drills.jsonl': 0,
+      'cue_cards.jsonl': 1,
+      'follow_ups.jsonl': 1,
+      'segments.jsonl': 1,
+    });
+    expect(files?.manifest.meta).toMatchObject({
+      releaseId: id,
+      counts: { model_answer: 1, cue_card: 1, follow_up: 1, segment: 1 },
+      sourceRunIds: ['v-1'],
+      models: ['llama3.1:8b'],
+    });
+    expect(files?.manifest.meta.promptVersions).toEqual(['classify-v1', 'seed-v1']);
+    const row = await db.selectFrom('exports').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      status: 'complete',
+      item_count: 4,
+      manifest_key: `releases/${id}/manifest.json`,
+    });
+    expect(row.diff).toMatchObject({ previousReleaseId: null, added: 4, removed: 0, changed: 0 });
+  });
+
+  it('exporting the same run again gives the same release id and no new rows or objects', async () => {
+    const before = {
+      exports: await db.selectFrom('exports').selectAll().execute(),
+      items: await db.selectFrom('export_items').select(['export_id', 'item_id']).execute(),
+      objects: await keys(),
+    };
+    const p = spawnStage(CLI, ['export', '--run-id', 'v-1'], env);
+    expect(await p.exit).toBe(0);
+    expect(p.summary().releaseId).toBe(before.exports[0]?.id);
+    expect(await db.selectFrom('exports').selectAll().execute()).toEqual(before.exports);
+    expect(await db.selectFrom('export_items').select(['export_id', 'item_id']).execute()).toEqual(
+      before.items,
+    );
+    expect(await keys()).toEqual(before.objects);
+  });
+
+  it('the next run’s release contains both runs and a diff against the previous release', async () => {
+    const p = spawnStage(CLI, ['export', '--run-id', 'v-2'], env);
+    expect(await p.exit).toBe(0);
+    const id = String(p.summary().releaseId);
+    const row = await db.selectFrom('exports').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row.run_ids).toEqual(['v-1', 'v-2']);
+    expect(row.item_count).toBe(5);
+    expect(row.diff).toMatchObject({ added: 1, removed: 0, changed: 0 });
+    expect((await releaseFiles(id))?.lines['cue_cards.jsonl']).toBe(2);
+  });
+
+  it('a dry run computes the release without writing it', async () => {
+    const n = (await db.selectFrom('exports').select('id').execute()).length;
+    const p = spawnStage(CLI, ['export', '--run-id', 'v-2', '--release', 'false'], env);
+    expect(await p.exit).toBe(0);
+    expect(p.summary().releaseId).toBeNull();
+    expect((await db.selectFrom('exports').select('id').execute()).length).toBe(n);
+  });
+});
+
+async function keys(): Promise<string[]> {
+  const out: string[] = [];
+  for await (const o of store.list('processed', 'releases/')) out.push(o.key);
+  return out.sort();
+}
