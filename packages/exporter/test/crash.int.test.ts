@@ -1,0 +1,167 @@
+import path from 'node:path';
+import { text } from 'node:stream/consumers';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
+import { ReleaseManifest } from '@pronielts/shared/contracts';
+import { type Db, migrateToLatest, openDb } from '@pronielts/shared/db';
+import { createObjectStore, readManifest, verifyManifest } from '@pronielts/shared/storage';
+import { createTestDatabase, s3Env, spawnStage, uniqueName } from '@pronielts/test-services';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { followUps, seedContent } from './fixtures.ts';
+
+// Crash injection: the exporter is SIGKILLed at random points of an export, then run again; every time
+// exactly one complete release must exist (the same one an uninterrupted export makes), never a
+// half-visible one. The random kill delay is the thing under test, not a wait for a condition.
+
+const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
+const TRIALS = Number(process.env.CRASH_TRIALS ?? 20);
+const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
+const services = inject('services');
+const s3 = services.s3[0];
+if (!s3) throw new Error('no S3 server');
+
+function prng(seed: number) {
+  let x = seed || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return ((x >>> 0) % 1_000_000) / 1_000_000;
+  };
+}
+
+const WORDS = [
+  'city river market school garden museum festival library train island bakery stadium forest harbour village',
+  'theatre bridge castle beach valley mountain teacher doctor farmer artist student parent neighbour friend family',
+  'colleague computer phone camera bicycle bus car plane ship road street park square tower church temple palace',
+  'hospital office factory shop restaurant kitchen bedroom window door table chair book newspaper magazine letter',
+  'song film game sport football tennis swimming running cooking reading writing painting music dance holiday',
+  'weekend morning evening winter summer spring autumn weather rain snow sunshine wind storm ocean lake desert',
+  'jungle animal dog cat horse bird fish flower tree vegetable fruit bread cheese coffee tea chocolate breakfast',
+  'dinner lunch party wedding birthday gift money price job career company business science history language',
+  'culture tradition technology internet website video photo memory dream plan goal problem solution idea story',
+]
+  .join(' ')
+  .split(' ');
+
+let db: Db;
+let drop: () => Promise<void>;
+let dbEnv: Record<string, string>;
+
+beforeAll(async () => {
+  const t = await createTestDatabase(services);
+  drop = t.drop;
+  db = await openDb({ kind: 'postgres', url: t.url, poolMax: 2 });
+  await migrateToLatest(db);
+  dbEnv = {
+    DATABASE_URL: t.url,
+    EXPORT_PAGE_SIZE: '200',
+    EXPORT_WORK_DIR: path.join('/tmp', uniqueName('crash-')),
+  };
+  // A run with ~1,200 distinct approved items, so an export lasts long enough to be killed in its middle.
+  const rand = prng(42);
+  const pick = () => WORDS[Math.floor(rand() * WORDS.length)];
+  await seedContent(db, 'crash-run', {
+    segments: [],
+    items: Array.from({ length: 1200 }, (_, i) => ({
+      name: `fu-${i}`,
+      ...followUps([
+        `Why would a ${pick()} near the ${pick()} care about ${pick()} and ${pick()}?`,
+        `How did the ${pick()} change the ${pick()} and the ${pick()} for a ${pick()}?`,
+        `Should each ${pick()} with a ${pick()} share its ${pick()} with a ${pick()}?`,
+      ]),
+    })),
+  });
+  const v = spawnStage(CLI, ['validate', '--run-id', 'crash-run'], { ...dbEnv, ...s3Env(s3) });
+  expect(await v.exit).toBe(0);
+}, 120_000);
+
+afterAll(async () => {
+  await db?.destroy();
+  await drop?.();
+});
+
+async function resetReleases(): Promise<void> {
+  await db.deleteFrom('exports').execute();
+  await db.deleteFrom('release_content').execute();
+}
+
+async function releaseState(env: Record<string, string>) {
+  const store = createObjectStore(storageConfigFrom(sharedEnv.parse(env)));
+  await store.ensureBuckets(); // a process killed at once never got to create them
+  const rows = await db.selectFrom('exports').selectAll().execute();
+  const prefixes = new Set<string>();
+  for await (const o of store.list('processed', 'releases/')) prefixes.add(o.key.split('/')[1] ?? '');
+  const complete = rows.filter((r) => r.status === 'complete');
+  const id = complete[0]?.id ?? '';
+  const manifest = id ? await readManifest(store, 'processed', `releases/${id}`, ReleaseManifest) : null;
+  let lines = 0;
+  if (manifest)
+    for (const f of manifest.files)
+      lines += (await text(await store.get('processed', f.key))).split('\n').filter(Boolean).length;
+  return {
+    rows: rows.map((r) => [r.id, r.status, r.item_count]),
+    prefixes: [...prefixes],
+    items: (await db.selectFrom('export_items').select('item_id').execute()).length,
+    manifestOk: manifest ? (await verifyManifest(store, 'processed', manifest)).length === 0 : false,
+    lines,
+  };
+}
+
+describe('exporter crash injection', () => {
+  it(`leaves exactly one complete release after a kill at a random point and a re-run (${TRIALS} trials, seed ${SEED})`, async () => {
+    // Reference: an uninterrupted export, and how long it takes.
+    const refEnv = { ...dbEnv, ...s3Env(s3) };
+    const t0 = performance.now();
+    const ref = spawnStage(CLI, ['export', '--run-id', 'crash-run'], refEnv);
+    await ref.waitForLine((l) => l.msg === 'starting');
+    const startedAt = performance.now() - t0;
+    expect(await ref.exit).toBe(0);
+    // Kill points are spread over the export's own work, after Node has started.
+    const workMs = performance.now() - t0 - startedAt;
+    const expected = await releaseState(refEnv);
+    expect(expected.rows).toHaveLength(1);
+    expect(expected.manifestOk).toBe(true);
+    const approved = (
+      await db.selectFrom('validations').select('item_id').where('status', '=', 'approved').execute()
+    ).length;
+    expect(approved).toBeGreaterThan(1000);
+    expect(expected.lines).toBe(approved);
+    const releaseId = expected.rows[0]?.[0];
+
+    const rand = prng(SEED);
+    const outcomes: string[] = [];
+    for (let trial = 0; trial < TRIALS; trial++) {
+      await resetReleases();
+      const env = { ...dbEnv, ...s3Env(s3) }; // fresh buckets: objects of other trials cannot help
+      const delay = Math.floor(rand() * workMs * 1.1);
+      const victim = spawnStage(CLI, ['export', '--run-id', 'crash-run'], env);
+      await victim.waitForLine((l) => l.msg === 'starting');
+      await Promise.race([sleep(delay), victim.exit]);
+      victim.child.kill('SIGKILL');
+      const code = await victim.exit;
+      const afterKill = await releaseState(env);
+      // Never a half-visible release: complete in the DB only together with a valid manifest.
+      const completeRows = afterKill.rows.filter((r) => r[1] === 'complete');
+      if (completeRows.length > 0) expect(afterKill.manifestOk).toBe(true);
+      outcomes.push(
+        `${delay}ms:${code === 0 ? 'finished' : completeRows.length ? 'complete' : afterKill.rows.length ? 'pending' : 'nothing'}`,
+      );
+
+      const rerun = spawnStage(CLI, ['export', '--run-id', 'crash-run'], env);
+      expect(
+        await rerun.exit,
+        `trial ${trial} (kill at ${delay} ms): ${rerun.lines.slice(-2).join('\n')}`,
+      ).toBe(0);
+      const state = await releaseState(env);
+      expect(state.rows, `trial ${trial}`).toEqual([[releaseId, 'complete', approved]]);
+      expect(state.prefixes).toEqual([releaseId]);
+      expect(state.items).toBe(approved);
+      expect(state.manifestOk).toBe(true);
+      expect(state.lines).toBe(approved);
+    }
+    // The kills must have landed in different phases, not all before or all after the work.
+    process.stderr.write(`crash trials (seed ${SEED}): ${outcomes.join(' ')}\n`);
+    expect(new Set(outcomes.map((o) => o.split(':')[1])).size).toBeGreaterThanOrEqual(2);
+  }, 300_000);
+});
