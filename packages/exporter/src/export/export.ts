@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { StageContext, StageResult } from '@pronielts/shared/stage';
+import { sql } from 'kysely';
 import { publish, readManifest } from '@pronielts/shared/storage';
 import type { Env } from '../env.ts';
 import { ruleConfigFrom, rulesVersion } from '../validate/validate.ts';
@@ -50,13 +51,23 @@ export async function exportRelease(
   const previous = await latestCompleteRelease(db);
 
   // 1–2 on one pinned connection: the stage table is a temporary table of that connection.
+  const t = { start: performance.now() };
+  const lap = (phase: string, extra: Record<string, unknown> = {}) => {
+    log.info({ phase, ms: Math.round(performance.now() - t.start), ...extra }, 'export progress');
+    t.start = performance.now();
+  };
   const staged = await db.connection().execute(async (conn) => {
     const n = await stageRelease(conn, { runId: ctx.runId, rulesVersion: version, previous });
+    lap('staged', { items: n });
     const id = await releaseIdOfStage(conn, env.EXPORT_PAGE_SIZE);
+    lap('release id', { release_id: id });
     const existing = await findRelease(conn, id);
     if (!ctx.input.release) return { id, n, existing, created: false };
     if (!existing) {
       await conn.transaction().execute((tx) => insertPendingRelease(tx, { id, previous }));
+      // Fresh statistics, or the planner sorts the whole release for every page it is asked for.
+      await sql`analyze export_items, release_content`.execute(conn);
+      lap('release rows');
       return { id, n, existing: await findRelease(conn, id), created: true };
     }
     return { id, n, existing, created: false };
@@ -89,21 +100,40 @@ export async function exportRelease(
   const dir = path.join(env.EXPORT_WORK_DIR, `${staged.id}-${randomUUID()}`);
   await fsp.mkdir(dir, { recursive: true });
   try {
+    // One pass over the release in (kind, item) order, each line to its kind's file.
+    const outs = new Map(
+      Object.entries(RELEASE_FILES).map(
+        ([kind, name]) => [kind, fs.createWriteStream(path.join(dir, name))] as const,
+      ),
+    );
+    let after = { kind: '', itemId: '' };
+    for (;;) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      const page = await releaseContentPage(db, staged.id, after, env.EXPORT_PAGE_SIZE);
+      const last = page.at(-1);
+      if (!last) break;
+      let start = 0;
+      for (let i = 1; i <= page.length; i++) {
+        if (i === page.length || page[i]?.kind !== page[start]?.kind) {
+          const out = outs.get(page[start]?.kind ?? '');
+          if (!out) throw new Error(`release ${staged.id} holds an unknown kind ${page[start]?.kind}`);
+          const chunk = `${page
+            .slice(start, i)
+            .map((r) => r.line)
+            .join('\n')}\n`;
+          if (!out.write(chunk)) await once(out, 'drain');
+          start = i;
+        }
+      }
+      after = { kind: last.kind, itemId: last.item_id };
+    }
     const files = [];
     for (const [kind, name] of Object.entries(RELEASE_FILES)) {
-      const file = path.join(dir, name);
-      const out = fs.createWriteStream(file);
-      let after = '';
-      for (;;) {
-        if (ctx.signal.aborted) throw ctx.signal.reason;
-        const page = await releaseContentPage(db, staged.id, kind, after, env.EXPORT_PAGE_SIZE);
-        if (page.length === 0) break;
-        const chunk = `${page.map((r) => r.line).join('\n')}\n`;
-        if (!out.write(chunk)) await once(out, 'drain');
-        after = page.at(-1)?.item_id ?? after;
-      }
+      const out = outs.get(kind);
+      if (!out) continue;
       out.end();
       await once(out, 'finish');
+      const file = path.join(dir, name);
       files.push({
         name,
         body: fs.createReadStream(file),
@@ -111,6 +141,7 @@ export async function exportRelease(
         contentType: 'application/x-ndjson',
       });
     }
+    lap('files written');
     const provenance = await releaseProvenance(db, staged.id);
     await publish(store, 'processed', prefix, 'release', files, {
       releaseId: staged.id,
@@ -124,6 +155,7 @@ export async function exportRelease(
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }
+  lap('published');
   // 4.
   await completeRelease(db, staged.id, base.manifestKey);
   log.info({ release_id: staged.id, items: staged.n, diff: row.diff }, 'release published');

@@ -58,14 +58,17 @@ export async function stageRelease(
   await sql`create temporary table release_stage (item_id text primary key, kind text not null, content_sha256 text not null)`.execute(
     conn,
   );
+  // One pass: content is built and hashed once, written to release_content and staged.
   await sql`
-    insert into release_content (content_sha256, item_id, kind, content)
-    select ${SHA(sql`rc.content`)}, rc.item_id, rc.kind, rc.content
-    from (${RUN_CONTENT(o.runId, o.rulesVersion)}) rc
-    on conflict (content_sha256) do nothing`.execute(conn);
-  await sql`
-    insert into release_stage (item_id, kind, content_sha256)
-    select rc.item_id, rc.kind, ${SHA(sql`rc.content`)} from (${RUN_CONTENT(o.runId, o.rulesVersion)}) rc`.execute(
+    with rc as materialized (
+      select ${SHA(sql`c.content`)} as sha, c.item_id, c.kind, c.content
+      from (${RUN_CONTENT(o.runId, o.rulesVersion)}) c
+    ), written as (
+      insert into release_content (content_sha256, item_id, kind, content)
+      select sha, item_id, kind, content from rc
+      on conflict (content_sha256) do nothing
+    )
+    insert into release_stage (item_id, kind, content_sha256) select item_id, kind, sha from rc`.execute(
     conn,
   );
   if (o.previous) {
@@ -159,13 +162,18 @@ export async function insertPendingRelease(
   return { counts, diff, runIds };
 }
 
-/** One page of a release's content for one kind, in item order: the JSONL lines. */
-export async function releaseContentPage(db: Conn, id: string, kind: string, after: string, limit: number) {
-  const r = await sql<{ item_id: string; line: string }>`
-    select ei.item_id, c.content::text as line
+/** One page of a release's content in (kind, item) order: the JSONL lines of all files in one pass. */
+export async function releaseContentPage(
+  db: Conn,
+  id: string,
+  after: { kind: string; itemId: string },
+  limit: number,
+) {
+  const r = await sql<{ kind: string; item_id: string; line: string }>`
+    select ei.kind, ei.item_id, c.content::text as line
     from export_items ei join release_content c on c.content_sha256 = ei.content_sha256
-    where ei.export_id = ${id} and ei.kind = ${kind} and ei.item_id > ${after}
-    order by ei.item_id limit ${limit}`.execute(db);
+    where ei.export_id = ${id} and (ei.export_id, ei.kind, ei.item_id) > (${id}, ${after.kind}, ${after.itemId})
+    order by ei.export_id, ei.kind, ei.item_id limit ${limit}`.execute(db);
   return r.rows;
 }
 
