@@ -22,21 +22,42 @@ function services(): Record<string, string> {
   const file = `/tmp/pronielts-services-${process.getuid?.() ?? 0}/env`;
   if (!fs.existsSync(file)) throw new Error('start the test services first: scripts/services start');
   return Object.fromEntries(
-    fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).replace(/^'|'$/g, '')]),
+    fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).replace(/^'|'$/g, '')]),
   );
 }
 
 const payload = (i: number) => ({
   topic: 'work',
-  questions: [`Why might question ${i} matter to people at work today?`, `How could workplace ${i} change by 2040?`, `Should employers fund training ${i}?`],
+  questions: [
+    `Why might question ${i} matter to people at work today?`,
+    `How could workplace ${i} change by 2040?`,
+    `Should employers fund training ${i}?`,
+  ],
 });
 
 /** A fresh database with `n` approved follow-up items in run `bench`, loaded with COPY. */
 async function seed(admin: string, name: string, n: number): Promise<string> {
-  execFileSync('psql', [admin, '-qc', `drop database if exists ${name} with (force)`, '-c', `create database ${name}`]);
+  execFileSync('psql', [
+    admin,
+    '-qc',
+    `drop database if exists ${name} with (force)`,
+    '-c',
+    `create database ${name}`,
+  ]);
   const url = admin.replace(/\/postgres$/, `/${name}`);
-  execFileSync('node', [path.join(ROOT, 'packages/shared/dist/db/migrate-cli.js'), 'latest'], { env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn' } });
-  const rulesVersion = (execFileSync('node', ['-e', `import('${path.join(ROOT, 'packages/exporter/dist/validate/validate.js')}').then(m => import('${path.join(ROOT, 'packages/exporter/dist/env.js')}').then(e => console.log(m.rulesVersion(m.ruleConfigFrom(e.env.parse({}))))))`]).toString().trim());
+  execFileSync('node', [path.join(ROOT, 'packages/shared/dist/db/migrate-cli.js'), 'latest'], {
+    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn' },
+  });
+  const rulesVersion = execFileSync('node', [
+    '-e',
+    `import('${path.join(ROOT, 'packages/exporter/dist/validate/validate.js')}').then(m => import('${path.join(ROOT, 'packages/exporter/dist/env.js')}').then(e => console.log(m.rulesVersion(m.ruleConfigFrom(e.env.parse({}))))))`,
+  ])
+    .toString()
+    .trim();
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
@@ -47,7 +68,12 @@ async function seed(admin: string, name: string, n: number): Promise<string> {
         yield `${id}\tbench\tfollow_up\twork\t${JSON.stringify(payload(i))}\tllama3.1:8b\tfollowup-v1\n`;
       }
     };
-    await pipeline(Readable.from(rows()), c.query(copyFrom('copy generated_items (id, run_id, kind, topic, payload, model, prompt_version) from stdin')));
+    await pipeline(
+      Readable.from(rows()),
+      c.query(
+        copyFrom('copy generated_items (id, run_id, kind, topic, payload, model, prompt_version) from stdin'),
+      ),
+    );
     await c.query(
       `insert into validations (item_id, item_type, rules_version, status) select id, 'generated', $1, 'approved' from generated_items`,
       [rulesVersion],
@@ -64,7 +90,9 @@ async function rawCopy(url: string, n: number): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query('create temporary table copy_target (content_sha256 text primary key, item_id text, kind text, content jsonb)');
+    await c.query(
+      'create temporary table copy_target (content_sha256 text primary key, item_id text, kind text, content jsonb)',
+    );
     const t0 = performance.now();
     const rows = function* () {
       for (let i = 0; i < n; i++) {
@@ -84,11 +112,18 @@ async function naiveInsert(url: string, n: number): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query('create temporary table naive_target (content_sha256 text primary key, item_id text, kind text, content jsonb)');
+    await c.query(
+      'create temporary table naive_target (content_sha256 text primary key, item_id text, kind text, content jsonb)',
+    );
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       const content = JSON.stringify({ id: i, kind: 'follow_up', ...payload(i) });
-      await c.query('insert into naive_target values ($1, $2, $3, $4)', [createHash('sha256').update(content).digest('hex'), `gi_${i}`, 'follow_up', content]);
+      await c.query('insert into naive_target values ($1, $2, $3, $4)', [
+        createHash('sha256').update(content).digest('hex'),
+        `gi_${i}`,
+        'follow_up',
+        content,
+      ]);
     }
     return performance.now() - t0;
   } finally {
@@ -114,9 +149,13 @@ export async function benchExport(): Promise<void> {
       EXPORT_WORK_DIR: path.join(ROOT, 'bench/.cache/export'),
       LOG_LEVEL: 'warn',
     };
-    const exp = await timed('node', ['--import', REPORTER, CLI, 'export', '--run-id', 'bench'], { env: { ...env, LOG_LEVEL: 'info' } });
+    const exp = await timed('node', ['--import', REPORTER, CLI, 'export', '--run-id', 'bench'], {
+      env: { ...env, LOG_LEVEL: 'info' },
+    });
     if (exp.code !== 0) throw new Error(`export failed: ${exp.stdout.slice(-500)}`);
-    for (const line of exp.stdout.split('\n')) if (line.includes('export progress')) progress(line.replace(/.*"phase":"([^"]+)","ms":(\d+).*/, '  $1: $2 ms'));
+    for (const line of exp.stdout.split('\n'))
+      if (line.includes('export progress'))
+        progress(line.replace(/.*"phase":"([^"]+)","ms":(\d+).*/, '  $1: $2 ms'));
     progress(`raw COPY of ${n} rows`);
     const copyMs = await rawCopy(url, n);
     if (naivePerSec === 0) {
@@ -134,11 +173,21 @@ export async function benchExport(): Promise<void> {
       'vs naive': expPerSec / naivePerSec,
       'peak RSS MiB': exp.nodePeakMiB ?? 0,
     });
-    if (!process.env.BENCH_KEEP_DB) execFileSync('psql', [admin, '-qc', `drop database if exists pronielts_bench_export_${n} with (force)`]);
+    if (!process.env.BENCH_KEEP_DB)
+      execFileSync('psql', [
+        admin,
+        '-qc',
+        `drop database if exists pronielts_bench_export_${n} with (force)`,
+      ]);
   }
-  table(`Export vs raw COPY and a naive INSERT loop (naive: ${Math.round(naivePerSec)} rows/s on ${NAIVE_ROWS} rows)`, rows);
+  table(
+    `Export vs raw COPY and a naive INSERT loop (naive: ${Math.round(naivePerSec)} rows/s on ${NAIVE_ROWS} rows)`,
+    rows,
+  );
   console.log('\ntargets: >= 0.8x raw COPY throughput, >= 20x naive, peak RSS flat as the size grows');
-  console.log('export = the whole stage process: build and hash content in SQL, release rows, JSONL files, upload, manifest');
+  console.log(
+    'export = the whole stage process: build and hash content in SQL, release rows, JSONL files, upload, manifest',
+  );
 }
 
 if (import.meta.main) await benchExport();

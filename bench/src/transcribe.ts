@@ -5,13 +5,13 @@
 //     single multi-file call.
 // The stage runs for real (PGlite + folder store), fed through the shared contracts like the ingestor would.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { speech } from '@pronielts/media-fixtures';
 import { dbConfigFrom, sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
-import { ensurePipelineRun, migrateToLatest, openDb, recordAccepted } from '@pronielts/shared/db';
-import { createObjectStore, publish } from '@pronielts/shared/storage';
+import { migrateToLatest, openDb } from '@pronielts/shared/db';
+import { createObjectStore } from '@pronielts/shared/storage';
+import { seedReadyMedia } from '@pronielts/shared/testing';
 import { whisperArgs } from '@pronielts/transcriber/whisper';
 import { writeTinyWhisperModel } from '@pronielts/whisper-fixtures';
 import { median, progress, table, timed } from './util.ts';
@@ -80,35 +80,7 @@ async function seeded(files: string[]): Promise<string> {
   const store = createObjectStore(storageConfigFrom(env));
   await migrateToLatest(db);
   await store.ensureBuckets();
-  await ensurePipelineRun(db, 'bench');
-  for (const f of files) {
-    const bytes = fs.readFileSync(f);
-    const id = createHash('sha256').update(bytes).digest('hex');
-    await publish(
-      store,
-      'raw',
-      id,
-      'raw-media',
-      [{ name: 'audio.wav', body: bytes, contentType: 'audio/wav' }],
-      {},
-    );
-    await recordAccepted(db, {
-      runId: 'bench',
-      sourceHash: createHash('sha256').update(f).digest('hex'),
-      sourceUri: f,
-      media: {
-        id,
-        mediaType: 'audio',
-        container: 'wav',
-        audioCodec: 'pcm_s16le',
-        durationMs: Math.round(((bytes.length - 44) / 32000) * 1000),
-        sizeBytes: bytes.length,
-        sourceKey: `${id}/audio.wav`,
-        audioKey: `${id}/audio.wav`,
-        audioSha256: id,
-      },
-    });
-  }
+  for (const f of files) await seedReadyMedia(db, store, 'bench', fs.readFileSync(f), f);
   await db.destroy();
   return home;
 }

@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
@@ -8,21 +7,9 @@ import path from 'node:path';
 import { speech } from '@pronielts/media-fixtures';
 import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
 import { TranscriptDocument } from '@pronielts/shared/contracts';
-import {
-  type Db,
-  ensurePipelineRun,
-  listSegments,
-  migrateToLatest,
-  openDb,
-  recordAccepted,
-} from '@pronielts/shared/db';
-import {
-  createObjectStore,
-  getJson,
-  type ObjectStore,
-  publish,
-  readManifest,
-} from '@pronielts/shared/storage';
+import { type Db, listSegments, migrateToLatest, openDb } from '@pronielts/shared/db';
+import { createObjectStore, getJson, type ObjectStore, readManifest } from '@pronielts/shared/storage';
+import { seedReadyMedia } from '@pronielts/shared/testing';
 import { createTestDatabase, s3Env, spawnStage } from '@pronielts/test-services';
 import { writeTinyWhisperModel } from '@pronielts/whisper-fixtures';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -44,37 +31,7 @@ let env: Record<string, string>;
 let store: ObjectStore;
 
 /** Puts a WAV into the raw bucket and the DB exactly as the ingestor's contract says (no ingestor import). */
-async function seedMedia(runId: string, wav: string): Promise<string> {
-  const bytes = fs.readFileSync(wav);
-  const id = createHash('sha256').update(bytes).digest('hex');
-  await publish(
-    store,
-    'raw',
-    id,
-    'raw-media',
-    [{ name: 'audio.wav', body: bytes, contentType: 'audio/wav' }],
-    {},
-  );
-  const durationMs = Math.round(((bytes.length - 44) / 32000) * 1000);
-  await ensurePipelineRun(db, runId);
-  await recordAccepted(db, {
-    runId,
-    sourceHash: createHash('sha256').update(wav).digest('hex'),
-    sourceUri: wav,
-    media: {
-      id,
-      mediaType: 'audio',
-      container: 'wav',
-      audioCodec: 'pcm_s16le',
-      durationMs,
-      sizeBytes: bytes.length,
-      sourceKey: `${id}/audio.wav`,
-      audioKey: `${id}/audio.wav`,
-      audioSha256: id,
-    },
-  });
-  return id;
-}
+const seedMedia = (runId: string, wav: string) => seedReadyMedia(db, store, runId, fs.readFileSync(wav), wav);
 
 async function speechWav(name: string, text: string): Promise<string> {
   const out = path.join(dir, `${name}.wav`);

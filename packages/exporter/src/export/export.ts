@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { StageContext, StageResult } from '@pronielts/shared/stage';
-import { sql } from 'kysely';
 import { publish, readManifest } from '@pronielts/shared/storage';
+import { sql } from 'kysely';
 import type { Env } from '../env.ts';
 import { ruleConfigFrom, rulesVersion } from '../validate/validate.ts';
 import {

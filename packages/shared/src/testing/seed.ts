@@ -4,13 +4,15 @@ import type { Database } from '../contracts/rows.ts';
 import { recordAccepted } from '../db/repositories/media.repository.ts';
 import { ensurePipelineRun } from '../db/repositories/pipeline-runs.repository.ts';
 import { saveTranscript } from '../db/repositories/transcripts.repository.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { publish } from '../storage/publish.ts';
 
 /**
  * Test fixtures that put rows into the DB exactly as the earlier stages' contracts define them, so a
  * stage can be tested without importing another stage. Not used by any stage at run time.
  */
 
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 
 export interface SeedSegment {
   text: string;
@@ -66,4 +68,41 @@ export async function seedTranscript(
     })),
   });
   return ids;
+}
+
+/** A normalised WAV as the ingestor leaves it: published in pronielts-raw and recorded as ready media of the run. */
+export async function seedReadyMedia(
+  db: Kysely<Database>,
+  store: ObjectStore,
+  runId: string,
+  wav: Buffer,
+  sourceUri: string,
+): Promise<string> {
+  const id = sha(wav);
+  await publish(
+    store,
+    'raw',
+    id,
+    'raw-media',
+    [{ name: 'audio.wav', body: wav, contentType: 'audio/wav' }],
+    {},
+  );
+  await ensurePipelineRun(db, runId);
+  await recordAccepted(db, {
+    runId,
+    sourceHash: sha(sourceUri),
+    sourceUri,
+    media: {
+      id,
+      mediaType: 'audio',
+      container: 'wav',
+      audioCodec: 'pcm_s16le',
+      durationMs: Math.round(((wav.length - 44) / 32000) * 1000),
+      sizeBytes: wav.length,
+      sourceKey: `${id}/audio.wav`,
+      audioKey: `${id}/audio.wav`,
+      audioSha256: id,
+    },
+  });
+  return id;
 }
