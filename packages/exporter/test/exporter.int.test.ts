@@ -240,3 +240,32 @@ async function keys(): Promise<string[]> {
   for await (const o of store.list('processed', 'releases/')) out.push(o.key);
   return out.sort();
 }
+
+describe('validate and export on the embedded defaults (PGlite + folder)', () => {
+  it('publishes a release into the local folder store', async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const home = mkdtempSync(path.join(tmpdir(), 'export-embedded-'));
+    const dataDir = path.join(home, '.pronielts');
+    const local = await openDb({ kind: 'pglite', dataDir: path.join(dataDir, 'db') });
+    await migrateToLatest(local);
+    await seedContent(local, 'e-1', {
+      segments: [{ text: 'I work as a nurse and I really enjoy helping people in my city.' }],
+      items: [
+        { name: 'good answer', ...modelAnswer(GOOD) },
+        { name: 'card', ...cueCard('Describe a quiet place where you like to spend time.') },
+      ],
+    });
+    await local.destroy();
+    const env = { PRONIELTS_DATA_DIR: dataDir, EXPORT_WORK_DIR: path.join(home, 'work') };
+    expect(await spawnStage(CLI, ['validate', '--run-id', 'e-1'], env, { cwd: home }).exit).toBe(0);
+    const p = spawnStage(CLI, ['export', '--run-id', 'e-1'], env, { cwd: home });
+    expect(await p.exit, p.lines.slice(-2).join('\n')).toBe(0);
+    const id = String(p.summary().releaseId);
+    const dir = path.join(dataDir, 'objects', 'pronielts-processed', 'releases', id);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest.meta.counts).toEqual({ model_answer: 1, cue_card: 1, segment: 1 });
+    expect(readFileSync(path.join(dir, 'cue_cards.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+    rmSync(home, { recursive: true, force: true });
+  });
+});

@@ -8,6 +8,7 @@ import { publish, readManifest } from '@pronielts/shared/storage';
 import { sql } from 'kysely';
 import type { Env } from '../env.ts';
 import { ruleConfigFrom, rulesVersion } from '../validate/validate.ts';
+import { copyReleaseFile } from './copy-out.ts';
 import {
   completeRelease,
   findRelease,
@@ -100,39 +101,17 @@ export async function exportRelease(
   const dir = path.join(env.EXPORT_WORK_DIR, `${staged.id}-${randomUUID()}`);
   await fsp.mkdir(dir, { recursive: true });
   try {
-    // One pass over the release in (kind, item) order, each line to its kind's file.
-    const outs = new Map(
-      Object.entries(RELEASE_FILES).map(
-        ([kind, name]) => [kind, fs.createWriteStream(path.join(dir, name))] as const,
-      ),
-    );
-    let after = { kind: '', itemId: '' };
-    for (;;) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      const page = await releaseContentPage(db, staged.id, after, env.EXPORT_PAGE_SIZE);
-      const last = page.at(-1);
-      if (!last) break;
-      let start = 0;
-      for (let i = 1; i <= page.length; i++) {
-        if (i === page.length || page[i]?.kind !== page[start]?.kind) {
-          const out = outs.get(page[start]?.kind ?? '');
-          if (!out) throw new Error(`release ${staged.id} holds an unknown kind ${page[start]?.kind}`);
-          const chunk = `${page
-            .slice(start, i)
-            .map((r) => r.line)
-            .join('\n')}\n`;
-          if (!out.write(chunk)) await once(out, 'drain');
-          start = i;
-        }
+    if (env.DATABASE_URL) {
+      // PostgreSQL streams each file itself (COPY … TO STDOUT).
+      for (const [kind, name] of Object.entries(RELEASE_FILES)) {
+        if (ctx.signal.aborted) throw ctx.signal.reason;
+        await copyReleaseFile(env.DATABASE_URL, staged.id, kind, path.join(dir, name));
       }
-      after = { kind: last.kind, itemId: last.item_id };
+    } else {
+      await writePaged(ctx, staged.id, dir);
     }
     const files = [];
-    for (const [kind, name] of Object.entries(RELEASE_FILES)) {
-      const out = outs.get(kind);
-      if (!out) continue;
-      out.end();
-      await once(out, 'finish');
+    for (const name of Object.values(RELEASE_FILES)) {
       const file = path.join(dir, name);
       files.push({
         name,
@@ -163,4 +142,42 @@ export async function exportRelease(
     counts: { in: staged.n, out: staged.n, rejected: 0, skipped: 0 },
     extra: { ...base, diff: row.diff, counts: row.counts, resumed: !staged.created },
   };
+}
+
+/** The embedded database: one pass over the release in (kind, item) pages, each line to its kind's file. */
+async function writePaged(
+  ctx: StageContext<{ runId: string; release: boolean }, Env>,
+  releaseId: string,
+  dir: string,
+) {
+  const outs = new Map(
+    Object.entries(RELEASE_FILES).map(
+      ([kind, name]) => [kind, fs.createWriteStream(path.join(dir, name))] as const,
+    ),
+  );
+  let after = { kind: '', itemId: '' };
+  for (;;) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    const page = await releaseContentPage(ctx.db, releaseId, after, ctx.env.EXPORT_PAGE_SIZE);
+    const last = page.at(-1);
+    if (!last) break;
+    let start = 0;
+    for (let i = 1; i <= page.length; i++) {
+      if (i === page.length || page[i]?.kind !== page[start]?.kind) {
+        const out = outs.get(page[start]?.kind ?? '');
+        if (!out) throw new Error(`release ${releaseId} holds an unknown kind ${page[start]?.kind}`);
+        const chunk = `${page
+          .slice(start, i)
+          .map((r) => r.line)
+          .join('\n')}\n`;
+        if (!out.write(chunk)) await once(out, 'drain');
+        start = i;
+      }
+    }
+    after = { kind: last.kind, itemId: last.item_id };
+  }
+  for (const out of outs.values()) {
+    out.end();
+    await once(out, 'finish');
+  }
 }

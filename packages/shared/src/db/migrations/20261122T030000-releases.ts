@@ -43,7 +43,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .alterTable('exports')
     .addColumn('item_count', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
-  await db.schema.createIndex('export_items_item_idx').on('export_items').column('item_id').execute();
   // Release files are written in one pass in (kind, item) order.
   await db.schema
     .createIndex('export_items_kind_idx')
@@ -54,7 +53,6 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('export_items_kind_idx').ifExists().execute();
-  await db.schema.dropIndex('export_items_item_idx').ifExists().execute();
   await db.schema.alterTable('exports').dropColumn('item_count').execute();
   await db.schema.dropTable('release_content').ifExists().execute();
   await db.schema.dropTable('fingerprint_bands').ifExists().execute();
