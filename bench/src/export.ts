@@ -153,9 +153,13 @@ export async function benchExport(): Promise<void> {
       env: { ...env, LOG_LEVEL: 'info' },
     });
     if (exp.code !== 0) throw new Error(`export failed: ${exp.stdout.slice(-500)}`);
-    for (const line of exp.stdout.split('\n'))
-      if (line.includes('export progress'))
-        progress(line.replace(/.*"phase":"([^"]+)","ms":(\d+).*/, '  $1: $2 ms'));
+    for (const line of exp.stdout.split('\n')) {
+      if (!line.includes('export progress')) continue;
+      const l = JSON.parse(line) as Record<string, unknown>;
+      progress(
+        `  ${l.phase}: ${l.ms} ms (rss ${l.rss_mib} MiB, heap ${l.heap_mib}, external ${l.external_mib})`,
+      );
+    }
     progress(`raw COPY of ${n} rows`);
     const copyMs = await rawCopy(url, n);
     if (naivePerSec === 0) {

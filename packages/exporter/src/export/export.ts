@@ -54,7 +54,19 @@ export async function exportRelease(
   // 1–2 on one pinned connection: the stage table is a temporary table of that connection.
   const t = { start: performance.now() };
   const lap = (phase: string, extra: Record<string, unknown> = {}) => {
-    log.info({ phase, ms: Math.round(performance.now() - t.start), ...extra }, 'export progress');
+    const m = process.memoryUsage();
+    const mib = (n: number) => Math.round(n / 1048576);
+    log.info(
+      {
+        phase,
+        ms: Math.round(performance.now() - t.start),
+        rss_mib: mib(m.rss),
+        heap_mib: mib(m.heapUsed),
+        external_mib: mib(m.external),
+        ...extra,
+      },
+      'export progress',
+    );
     t.start = performance.now();
   };
   const staged = await db.connection().execute(async (conn) => {

@@ -55,26 +55,29 @@ export async function stageRelease(
   o: { runId: string; rulesVersion: string; previous: string | null },
 ): Promise<number> {
   await sql`drop table if exists release_stage`.execute(conn);
-  await sql`create temporary table release_stage (item_id text primary key, kind text not null, content_sha256 text not null)`.execute(
+  // No key yet: a bulk-built index after the bulk insert is cheaper than maintaining one row by row.
+  await sql`create temporary table release_stage (item_id text not null, kind text not null, content_sha256 text not null, run_id text not null)`.execute(
     conn,
   );
-  // One pass: content is built and hashed once, written to release_content and staged.
+  // One pass: content is built and hashed once, written to release_content (in key order, which keeps
+  // its index inserts local) and staged.
   await sql`
     with rc as materialized (
       select ${SHA(sql`c.content`)} as sha, c.item_id, c.kind, c.content
       from (${RUN_CONTENT(o.runId, o.rulesVersion)}) c
     ), written as (
       insert into release_content (content_sha256, item_id, kind, content)
-      select sha, item_id, kind, content from rc
+      select sha, item_id, kind, content from rc order by sha
       on conflict (content_sha256) do nothing
     )
-    insert into release_stage (item_id, kind, content_sha256) select item_id, kind, sha from rc`.execute(
+    insert into release_stage (item_id, kind, content_sha256, run_id) select item_id, kind, sha, ${o.runId} from rc`.execute(
     conn,
   );
+  await sql`create unique index release_stage_item on release_stage (item_id)`.execute(conn);
   if (o.previous) {
     await sql`
-      insert into release_stage (item_id, kind, content_sha256)
-      select ei.item_id, ei.kind, ei.content_sha256
+      insert into release_stage (item_id, kind, content_sha256, run_id)
+      select ei.item_id, ei.kind, ei.content_sha256, c.content->>'run_id'
       from export_items ei join release_content c on c.content_sha256 = ei.content_sha256
       where ei.export_id = ${o.previous} and c.content->>'run_id' <> ${o.runId}
       on conflict (item_id) do nothing`.execute(conn);
@@ -83,20 +86,18 @@ export async function stageRelease(
   return Number(n.rows[0]?.n ?? 0);
 }
 
-/** The release id: sha256 over the sorted (item id, content hash) pairs, paged out of the stage table. */
-export async function releaseIdOfStage(conn: Conn, pageSize: number): Promise<string> {
+/**
+ * The release id: sha256 over the sorted (item id, content hash) pairs. PostgreSQL hashes them in chunks
+ * of 10,000 (in item order) and only the chunk hashes come back, so memory here stays flat however large
+ * the release is.
+ */
+export async function releaseIdOfStage(conn: Conn, _pageSize: number): Promise<string> {
+  const chunks = await sql<{ h: string }>`
+    select encode(sha256(convert_to(string_agg(item_id || ':' || content_sha256 || chr(10), '' order by item_id), 'UTF8')), 'hex') as h
+    from (select item_id, content_sha256, (row_number() over (order by item_id) - 1) / 10000 as chunk from release_stage) s
+    group by chunk order by chunk`.execute(conn);
   const h = createHash('sha256');
-  let after = '';
-  for (;;) {
-    const page = await sql<{ item_id: string; content_sha256: string }>`
-      select item_id, content_sha256 from release_stage where item_id > ${after} order by item_id limit ${pageSize}`.execute(
-      conn,
-    );
-    for (const r of page.rows) h.update(`${r.item_id}:${r.content_sha256}\n`);
-    const last = page.rows.at(-1);
-    if (!last) break;
-    after = last.item_id;
-  }
+  for (const c of chunks.rows) h.update(`${c.h}\n`);
   return `rel_${h.digest('hex').slice(0, 32)}`;
 }
 
@@ -118,9 +119,7 @@ export async function insertPendingRelease(
     ).rows.map((r) => [r.kind, Number(r.n)]),
   );
   const runIds = (
-    await sql<{ run_id: string }>`
-      select distinct c.content->>'run_id' as run_id from release_stage s
-      join release_content c on c.content_sha256 = s.content_sha256 order by 1`.execute(tx)
+    await sql<{ run_id: string }>`select distinct run_id from release_stage order by 1`.execute(tx)
   ).rows.map((r) => r.run_id);
   let diff: Record<string, unknown> = {
     previousReleaseId: null,
@@ -158,7 +157,7 @@ export async function insertPendingRelease(
     .execute();
   await sql`
     insert into export_items (export_id, item_id, kind, content_sha256)
-    select ${o.id}, item_id, kind, content_sha256 from release_stage`.execute(tx);
+    select ${o.id}, item_id, kind, content_sha256 from release_stage order by item_id`.execute(tx);
   return { counts, diff, runIds };
 }
 
