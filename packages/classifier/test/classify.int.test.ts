@@ -132,6 +132,10 @@ describe('classifier against the Ollama protocol server', () => {
       { kind: 'schema_violation', content: { ...answer(), band: 9.3, topic: 'astrology' } } as const,
     ],
     ['a truncated answer', { kind: 'truncated' } as const],
+    [
+      'an answer Ollama stopped early (done: false), even if it parses',
+      { kind: 'cut_off', content: answer() } as const,
+    ],
   ])('repairs %s with one retry', async (_name, first) => {
     const runId = `c-repair-${first.kind}`;
     await seedTranscript(db, runId, [{ text: `I really enjoy cooking with my family (${first.kind}).` }]);

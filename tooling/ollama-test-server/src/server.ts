@@ -70,6 +70,12 @@ export type Behavior =
   | { kind: 'invalid_json' }
   /** JSON.stringify(content); the caller passes a value that breaks its schema. */
   | { kind: 'schema_violation'; content: unknown }
+  /**
+   * Ollama's repeat guard: when a model emits the same token over 30 times in a row, Ollama 0.17 stops and
+   * answers HTTP 200 with what it has and `done: false`, no done_reason (seen with a random-weight model).
+   * With `content`, that content whole (even complete JSON must not be trusted); else half an auto answer.
+   */
+  | { kind: 'cut_off'; content?: unknown }
   /** The first half of JSON.stringify(content ?? auto answer), done_reason 'length' (num_predict hit). */
   | { kind: 'truncated'; content?: unknown }
   /** Waits delayMs while holding a generation slot, then behaves as `then`. */
@@ -245,7 +251,7 @@ function parses(text: string): boolean {
 }
 
 /** The answer text and done_reason of a non-slow, non-error behaviour. */
-function answerFor(b: Behavior, req: LlmRequest): { content: string; doneReason: 'stop' | 'length' } {
+function answerFor(b: Behavior, req: LlmRequest): { content: string; doneReason: 'stop' | 'length' | 'cut' } {
   switch (b.kind) {
     case 'valid':
     case 'schema_violation':
@@ -257,12 +263,14 @@ function answerFor(b: Behavior, req: LlmRequest): { content: string; doneReason:
       const broken = `${full.slice(0, -1)}, "`;
       return { content: parses(broken) ? FALLBACK_INVALID_JSON : broken, doneReason: 'stop' };
     }
-    case 'truncated': {
+    case 'truncated':
+    case 'cut_off': {
       const full = b.content !== undefined ? (JSON.stringify(b.content) ?? 'null') : autoAnswer(req.format);
       const chars = Array.from(full);
+      if (b.kind === 'cut_off' && b.content !== undefined) return { content: full, doneReason: 'cut' };
       return {
         content: chars.slice(0, Math.max(1, Math.floor(chars.length / 2))).join(''),
-        doneReason: 'length',
+        doneReason: b.kind === 'truncated' ? 'length' : 'cut',
       };
     }
     default:
@@ -434,7 +442,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
   async function deliver(
     res: ServerResponse,
     req: LlmRequest,
-    answer: { content: string; doneReason: 'stop' | 'length' },
+    answer: { content: string; doneReason: 'stop' | 'length' | 'cut' },
     t: { arrival: bigint; loaded: bigint; signal: AbortSignal },
   ): Promise<void> {
     const numPredict = isObject(req.body.options) ? req.body.options.num_predict : undefined;
@@ -454,8 +462,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       model: req.model,
       created_at: new Date().toISOString(),
       ...piece(content),
-      done: true,
-      done_reason: answer.doneReason,
+      ...(answer.doneReason === 'cut' ? { done: false } : { done: true, done_reason: answer.doneReason }),
       ...(isChat
         ? {}
         : { context: Array.from({ length: Math.min(promptEvalCount + evalCount, 4096) }, (_, i) => i + 1) }),

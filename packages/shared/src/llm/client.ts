@@ -67,7 +67,7 @@ export interface Llm {
   stats(): { calls: number; cacheHits: number; repairs: number; retries: number };
 }
 
-type ChatAnswer = { content: string; doneReason: string };
+type ChatAnswer = { content: string; done: boolean; doneReason: string };
 
 function unavailable(host: string, models: string, detail: string, cause?: unknown): StageError {
   return new StageError('dependency_unavailable', `Ollama at ${host} (${models}): ${detail}`, { cause });
@@ -160,7 +160,11 @@ export async function openLlm(
             options: { temperature: req.temperature, num_predict: req.numPredict },
           }),
         );
-        return { content: res.message?.content ?? '', doneReason: res.done_reason ?? '' };
+        return {
+          content: res.message?.content ?? '',
+          done: res.done !== false,
+          doneReason: res.done_reason ?? '',
+        };
       } catch (err) {
         if (signal?.aborted || deps.signal?.aborted) throw err;
         if ((err as { status_code?: number }).status_code === 404) {
@@ -194,6 +198,9 @@ export async function openLlm(
     if (a.doneReason === 'length') {
       return { ok: false, reason: 'truncated', detail: `the answer hit the ${req.numPredict}-token limit` };
     }
+    // Ollama stops a model that repeats one token over and over and answers 200 with done: false.
+    if (!a.done)
+      return { ok: false, reason: 'truncated', detail: 'Ollama stopped the answer before it was done' };
     let parsed: unknown;
     try {
       parsed = JSON.parse(a.content);
