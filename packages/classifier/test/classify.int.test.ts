@@ -6,8 +6,8 @@ import {
   startOllamaTestServer,
 } from '@pronielts/ollama-test-server';
 import { ClassificationOutput } from '@pronielts/shared/contracts';
-import { type Db, migrateToLatest, openDb } from '@pronielts/shared/db';
-import { seedTranscript } from '@pronielts/shared/testing';
+import type { Db } from '@pronielts/shared/db';
+import { openMigratedPostgres, seedTranscript } from '@pronielts/shared/testing';
 import { createTestDatabase, spawnStage } from '@pronielts/test-services';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 
@@ -76,8 +76,7 @@ beforeAll(async () => {
   server = await startOllamaTestServer();
   const t = await createTestDatabase(services);
   drop = t.drop;
-  db = await openDb({ kind: 'postgres', url: t.url, poolMax: 2 });
-  await migrateToLatest(db);
+  db = await openMigratedPostgres(t.url, 2);
   env = {
     DATABASE_URL: t.url,
     OLLAMA_HOST: server.url,

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { type Db, migrateToLatest, openDb } from '@pronielts/shared/db';
-import { seedTranscript } from '@pronielts/shared/testing';
+import type { Db } from '@pronielts/shared/db';
+import { openMigratedPostgres, seedTranscript } from '@pronielts/shared/testing';
 import { createTestDatabase, spawnStage } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -41,8 +41,7 @@ describe.skipIf(!status.live)(`classifier against a real Ollama — ${status.why
   beforeAll(async () => {
     const t = await createTestDatabase(services);
     drop = t.drop;
-    db = await openDb({ kind: 'postgres', url: t.url, poolMax: 2 });
-    await migrateToLatest(db);
+    db = await openMigratedPostgres(t.url, 2);
     env = { DATABASE_URL: t.url, OLLAMA_HOST: HOST, LLM_MODEL: MODEL };
   });
   afterAll(async () => {

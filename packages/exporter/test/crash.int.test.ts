@@ -3,8 +3,9 @@ import { text } from 'node:stream/consumers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
 import { ReleaseManifest } from '@pronielts/shared/contracts';
-import { type Db, migrateToLatest, openDb } from '@pronielts/shared/db';
+import type { Db } from '@pronielts/shared/db';
 import { createObjectStore, readManifest, verifyManifest } from '@pronielts/shared/storage';
+import { openMigratedPostgres } from '@pronielts/shared/testing';
 import { createTestDatabase, s3Env, spawnStage, uniqueName } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { followUps, seedContent } from './fixtures.ts';
@@ -51,8 +52,7 @@ let dbEnv: Record<string, string>;
 beforeAll(async () => {
   const t = await createTestDatabase(services);
   drop = t.drop;
-  db = await openDb({ kind: 'postgres', url: t.url, poolMax: 2 });
-  await migrateToLatest(db);
+  db = await openMigratedPostgres(t.url, 2);
   dbEnv = {
     DATABASE_URL: t.url,
     EXPORT_PAGE_SIZE: '200',

@@ -4,6 +4,7 @@ import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
 import { ReleaseManifest } from '@pronielts/shared/contracts';
 import { type Db, migrateToLatest, openDb } from '@pronielts/shared/db';
 import { createObjectStore, type ObjectStore, readManifest, verifyManifest } from '@pronielts/shared/storage';
+import { openMigratedPostgres } from '@pronielts/shared/testing';
 import { createTestDatabase, s3Env, spawnStage, uniqueName } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cueCard, followUps, GOOD, modelAnswer, SOURCE, seedContent } from './fixtures.ts';
@@ -21,8 +22,7 @@ let store: ObjectStore;
 beforeAll(async () => {
   const t = await createTestDatabase(services);
   drop = t.drop;
-  db = await openDb({ kind: 'postgres', url: t.url, poolMax: 3 });
-  await migrateToLatest(db);
+  db = await openMigratedPostgres(t.url, 3);
   env = { ...s3Env(s3), DATABASE_URL: t.url, EXPORT_WORK_DIR: path.join('/tmp', uniqueName('export-')) };
   store = createObjectStore(storageConfigFrom(sharedEnv.parse(env)));
   await store.ensureBuckets();

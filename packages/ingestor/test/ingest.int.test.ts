@@ -6,8 +6,9 @@ import path from 'node:path';
 import { type CorpusCase, mediaCorpus, speech } from '@pronielts/media-fixtures';
 import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
 import { RawMediaManifest } from '@pronielts/shared/contracts';
-import { type Db, migrateToLatest, openDb } from '@pronielts/shared/db';
+import type { Db } from '@pronielts/shared/db';
 import { createObjectStore, type ObjectStore, readManifest, verifyManifest } from '@pronielts/shared/storage';
+import { openMigratedPostgres } from '@pronielts/shared/testing';
 import { createTestDatabase, s3Env, spawnStage, uniqueName } from '@pronielts/test-services';
 import * as Minio from 'minio';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -51,8 +52,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
 
   ({ url: dbUrl, drop: dropDb } = await createTestDatabase(services));
-  db = await openDb({ kind: 'postgres', url: dbUrl, poolMax: 2 });
-  await migrateToLatest(db);
+  db = await openMigratedPostgres(dbUrl, 2);
   env = {
     ...s3Env(s3),
     DATABASE_URL: dbUrl,

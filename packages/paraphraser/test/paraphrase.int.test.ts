@@ -5,8 +5,8 @@ import {
   slow,
   startOllamaTestServer,
 } from '@pronielts/ollama-test-server';
-import { type Db, migrateToLatest, openDb, saveClassification } from '@pronielts/shared/db';
-import { seedTranscript } from '@pronielts/shared/testing';
+import { type Db, saveClassification } from '@pronielts/shared/db';
+import { openMigratedPostgres, seedTranscript } from '@pronielts/shared/testing';
 import { createTestDatabase, spawnStage } from '@pronielts/test-services';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 
@@ -110,8 +110,7 @@ beforeAll(async () => {
   server = await startOllamaTestServer();
   const t = await createTestDatabase(services);
   drop = t.drop;
-  db = await openDb({ kind: 'postgres', url: t.url, poolMax: 2 });
-  await migrateToLatest(db);
+  db = await openMigratedPostgres(t.url, 2);
   env = { DATABASE_URL: t.url, OLLAMA_HOST: server.url, LLM_RETRIES: '1', LLM_TIMEOUT_MS: '3000' };
 });
 afterAll(async () => {

@@ -7,9 +7,9 @@ import path from 'node:path';
 import { speech } from '@pronielts/media-fixtures';
 import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
 import { TranscriptDocument } from '@pronielts/shared/contracts';
-import { type Db, listSegments, migrateToLatest, openDb } from '@pronielts/shared/db';
+import { type Db, listSegments } from '@pronielts/shared/db';
 import { createObjectStore, getJson, type ObjectStore, readManifest } from '@pronielts/shared/storage';
-import { seedReadyMedia } from '@pronielts/shared/testing';
+import { openMigratedPostgres, seedReadyMedia } from '@pronielts/shared/testing';
 import { createTestDatabase, s3Env, spawnStage } from '@pronielts/test-services';
 import { writeTinyWhisperModel } from '@pronielts/whisper-fixtures';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -45,8 +45,7 @@ beforeAll(async () => {
   await writeTinyWhisperModel(path.join(modelDir, 'ggml-tiny-random.bin'));
   const t = await createTestDatabase(services);
   dropDb = t.drop;
-  db = await openDb({ kind: 'postgres', url: t.url, poolMax: 2 });
-  await migrateToLatest(db);
+  db = await openMigratedPostgres(t.url, 2);
   env = {
     ...s3Env(s3),
     DATABASE_URL: t.url,

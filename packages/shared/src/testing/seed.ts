@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../contracts/rows.ts';
+import { type Db, openDb } from '../db/connect.ts';
+import { migrateToLatest } from '../db/migrate.ts';
 import { recordAccepted } from '../db/repositories/media.repository.ts';
 import { ensurePipelineRun } from '../db/repositories/pipeline-runs.repository.ts';
 import { saveTranscript } from '../db/repositories/transcripts.repository.ts';
@@ -105,4 +107,11 @@ export async function seedReadyMedia(
     },
   });
   return id;
+}
+
+/** A connection to a PostgreSQL test database with every migration applied. */
+export async function openMigratedPostgres(url: string, poolMax = 2): Promise<Db> {
+  const db = await openDb({ kind: 'postgres', url, poolMax });
+  await migrateToLatest(db);
+  return db;
 }
