@@ -269,3 +269,25 @@ describe('validate and export on the embedded defaults (PGlite + folder)', () =>
     rmSync(home, { recursive: true, force: true });
   });
 });
+
+describe('the migrate phase (the DAG migrate task runs it in the exporter image)', () => {
+  it('applies the migrations to a fresh database once; a second run is a no-op', async () => {
+    const fresh = await createTestDatabase(services);
+    try {
+      const first = spawnStage(CLI, ['migrate', 'latest'], { DATABASE_URL: fresh.url });
+      expect(await first.exit, first.lines.slice(-2).join('\n')).toBe(0);
+      expect(first.json().filter((l) => l.msg === 'step').length).toBeGreaterThan(0);
+      const second = spawnStage(CLI, ['migrate'], { DATABASE_URL: fresh.url });
+      expect(await second.exit).toBe(0);
+      expect(second.json().at(-1)).toMatchObject({ msg: 'nothing to do', applied: 0 });
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('exits 2 on an unknown migrate command', async () => {
+    expect(
+      await spawnStage(CLI, ['migrate', 'sideways'], { DATABASE_URL: 'postgres://u@127.0.0.1:1/x' }).exit,
+    ).toBe(2);
+  });
+});

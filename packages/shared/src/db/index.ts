@@ -8,6 +8,7 @@ export {
   migrationStatus,
   pendingMigrations,
 } from './migrate.ts';
+export { migrateCli } from './migrate-command.ts';
 export * from './repositories/classifications.repository.ts';
 export * from './repositories/generated-items.repository.ts';
 export * from './repositories/media.repository.ts';
