@@ -82,8 +82,8 @@ afterAll(async () => {
 });
 
 async function resetReleases(): Promise<void> {
+  await db.deleteFrom('release_items').execute();
   await db.deleteFrom('exports').execute();
-  await db.deleteFrom('release_content').execute();
 }
 
 async function releaseState(env: Record<string, string>) {
@@ -102,7 +102,8 @@ async function releaseState(env: Record<string, string>) {
   return {
     rows: rows.map((r) => [r.id, r.status, r.item_count]),
     prefixes: [...prefixes],
-    items: (await db.selectFrom('export_items').select('item_id').execute()).length,
+    items: (await db.selectFrom('release_items').select('item_id').where('removed_seq', 'is', null).execute())
+      .length,
     manifestOk: manifest ? (await verifyManifest(store, 'processed', manifest)).length === 0 : false,
     lines,
   };

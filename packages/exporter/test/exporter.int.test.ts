@@ -202,14 +202,14 @@ describe('export', () => {
   it('exporting the same run again gives the same release id and no new rows or objects', async () => {
     const before = {
       exports: await db.selectFrom('exports').selectAll().execute(),
-      items: await db.selectFrom('export_items').select(['export_id', 'item_id']).execute(),
+      items: await db.selectFrom('release_items').selectAll().orderBy('item_id').execute(),
       objects: await keys(),
     };
     const p = spawnStage(CLI, ['export', '--run-id', 'v-1'], env);
     expect(await p.exit).toBe(0);
     expect(p.summary().releaseId).toBe(before.exports[0]?.id);
     expect(await db.selectFrom('exports').selectAll().execute()).toEqual(before.exports);
-    expect(await db.selectFrom('export_items').select(['export_id', 'item_id']).execute()).toEqual(
+    expect(await db.selectFrom('release_items').selectAll().orderBy('item_id').execute()).toEqual(
       before.items,
     );
     expect(await keys()).toEqual(before.objects);
@@ -232,6 +232,56 @@ describe('export', () => {
     expect(await p.exit).toBe(0);
     expect(p.summary().releaseId).toBeNull();
     expect((await db.selectFrom('exports').select('id').execute()).length).toBe(n);
+  });
+
+  it('a revised classification is a changed item and an item no longer approved is removed; older releases stay intact', async () => {
+    const previous = await db
+      .selectFrom('exports')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
+    const approved = await db
+      .selectFrom('validations')
+      .innerJoin('generated_items', 'generated_items.id', 'validations.item_id')
+      .select(['validations.item_id', 'generated_items.kind'])
+      .where('generated_items.run_id', '=', 'v-1')
+      .where('validations.status', '=', 'approved')
+      .execute();
+    const dropped = approved.find((a) => a.kind === 'follow_up');
+    if (!dropped) throw new Error('expected an approved follow-up in run v-1');
+    await db
+      .updateTable('validations')
+      .set({ status: 'rejected' })
+      .where('item_id', '=', dropped.item_id)
+      .execute();
+    const segment = await db
+      .selectFrom('release_items')
+      .select('item_id')
+      .where('kind', '=', 'segment')
+      .where('run_id', '=', 'v-1')
+      .where('removed_seq', 'is', null)
+      .executeTakeFirstOrThrow();
+    await db.updateTable('classifications').set({ band: 7 }).where('id', '=', segment.item_id).execute();
+
+    const p = spawnStage(CLI, ['export', '--run-id', 'v-1'], env);
+    expect(await p.exit, p.lines.slice(-2).join('\n')).toBe(0);
+    const id = String(p.summary().releaseId);
+    expect(id).not.toBe(previous.id);
+    const row = await db.selectFrom('exports').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row.diff).toEqual({ previousReleaseId: previous.id, added: 0, changed: 1, removed: 1 });
+    expect(row.item_count).toBe(previous.item_count - 1);
+    const files = await releaseFiles(id);
+    expect(files?.bad).toEqual([]);
+    expect(files?.lines['follow_ups.jsonl']).toBe(0);
+    const segments = (await text(await store.get('processed', `releases/${id}/segments.jsonl`)))
+      .trim()
+      .split('\n');
+    expect(segments.map((l) => JSON.parse(l)).find((s) => s.id === segment.item_id)).toMatchObject({
+      band: 7,
+    });
+    // The previous release is untouched: its files still match its manifest.
+    expect((await releaseFiles(previous.id))?.bad).toEqual([]);
+    expect((await releaseFiles(previous.id))?.lines['follow_ups.jsonl']).toBe(1);
   });
 });
 

@@ -47,6 +47,29 @@ for (const ep of services.s3) {
       },
     );
 
+    it.skipIf(S3_QUIRKS[ep.name].includes('multipart-complete-response'))(
+      'streams a body of unknown length larger than one part in parts, with the right size and sha256',
+      async () => {
+        const store = storeFor(ep.name, { partSize: 5 * 1024 * 1024 });
+        await store.ensureBuckets();
+        const size = 13 * 1024 * 1024 + 17;
+        const known = await store.put('raw', 'mp/known.bin', byteStream(size), { size });
+        const res = await store.put('raw', 'mp/unknown-big.bin', byteStream(size));
+        expect(res).toMatchObject({ size, sha256: known.sha256 });
+        expect((await store.stat('raw', 'mp/unknown-big.bin'))?.size).toBe(size);
+      },
+    );
+
+    it('leaves nothing behind when a body of unknown length dies after some parts', async () => {
+      const store = storeFor(ep.name, { partSize: 5 * 1024 * 1024 });
+      await store.ensureBuckets();
+      await expect(
+        store.put('raw', 'mp/broken-unknown.bin', byteStream(16 * 1024 * 1024, 11 * 1024 * 1024)),
+      ).rejects.toThrow(/source died/);
+      expect(await store.stat('raw', 'mp/broken-unknown.bin')).toBeNull();
+      expect(await store.incompleteUploads('raw', 'mp/')).toEqual([]);
+    });
+
     it('leaves neither an object nor an incomplete upload when the source dies after some parts', async () => {
       const store = storeFor(ep.name, { partSize: 5 * 1024 * 1024 });
       await store.ensureBuckets();

@@ -1,23 +1,21 @@
-import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { Db } from '@pronielts/shared/db';
 import type { StageContext, StageResult } from '@pronielts/shared/stage';
-import { publish, readManifest } from '@pronielts/shared/storage';
-import { sql } from 'kysely';
+import { type PublishFile, publish, readManifest } from '@pronielts/shared/storage';
 import type { Env } from '../env.ts';
 import { ruleConfigFrom, rulesVersion } from '../validate/validate.ts';
-import { copyReleaseFile } from './copy-out.ts';
+import { copyLines } from './copy-out.ts';
 import {
+  applyRunChange,
   completeRelease,
-  findRelease,
+  headRelease,
+  headSummary,
   insertPendingRelease,
-  latestCompleteRelease,
-  releaseContentPage,
-  releaseIdOfStage,
+  pendingReleases,
+  type ReleaseRow,
+  releaseIdOf,
+  releaseLinesQuery,
   releaseProvenance,
-  stageRelease,
 } from './release.repository.ts';
 
 /** Content kinds and their files in a release. */
@@ -31,111 +29,149 @@ export const RELEASE_FILES = {
 
 export const releasePrefix = (id: string) => `releases/${id}`;
 
+type Ctx = StageContext<{ runId: string; release: boolean }, Env>;
+
+/** Thrown inside the release transaction of a dry run to roll it back. */
+class DryRun extends Error {
+  readonly result: { id: string | null; items: number; change: Record<string, number> };
+  constructor(result: DryRun['result']) {
+    super('dry run');
+    this.result = result;
+  }
+}
+
 /**
- * Exports the run's approved items as a release. A release is cumulative: the run's approved items plus
- * every item of the previous release that came from other runs, so the newest release is the whole
- * reviewed corpus. Its id is a hash of its (item, content) pairs: exporting the same run twice gives the
- * same id and does nothing the second time.
+ * Exports the run's approved items as the next release of the chain (release-items.ts has the model).
+ * A release is cumulative: the previous release with the run's change applied (its new and revised
+ * items added, items it no longer approves retired), so the newest release is the whole reviewed corpus.
  *
- *   1. stage membership and content in the DB (content rows are content-addressed);
- *   2. one transaction: the release row (pending) and all its export_items;
- *   3. JSONL per kind, then manifest.json last (counts, sha256 per file, runs, models, prompt versions);
- *   4. mark the release complete.
- * A crash anywhere leaves at most a pending row and unpublished objects; the re-run resumes from 3.
+ *   0. finish any release a crashed export left pending (rows committed, manifest missing);
+ *   1. one transaction, under the export lock: apply the run's change to the head, the release row
+ *      (pending, with counts, diff and source runs). An empty change writes nothing: the run's content is
+ *      already released, and the summary names the release that holds it;
+ *   2. JSONL per kind streamed from the database into the object store, then manifest.json last (counts,
+ *      sha256 per file, source runs, models, prompt versions);
+ *   3. mark the release complete.
+ * A crash anywhere leaves at most a pending row and unpublished objects; the next export finishes it.
  * Readers see a release only when its manifest exists and its row is complete.
  */
-export async function exportRelease(
-  ctx: StageContext<{ runId: string; release: boolean }, Env>,
-): Promise<StageResult> {
-  const { db, log, env, store } = ctx;
+export async function exportRelease(ctx: Ctx): Promise<StageResult> {
+  const { db, log, env } = ctx;
   const version = rulesVersion(ruleConfigFrom(env));
-  const previous = await latestCompleteRelease(db);
+  const lap = lapTimer(ctx);
 
-  // 1–2 on one pinned connection: the stage table is a temporary table of that connection.
-  const t = { start: performance.now() };
-  const lap = (phase: string, extra: Record<string, unknown> = {}) => {
-    const m = process.memoryUsage();
-    const mib = (n: number) => Math.round(n / 1048576);
+  for (const pending of await pendingReleases(db)) {
+    if (!ctx.input.release) break;
     log.info(
-      {
-        phase,
-        ms: Math.round(performance.now() - t.start),
-        rss_mib: mib(m.rss),
-        heap_mib: mib(m.heapUsed),
-        external_mib: mib(m.external),
-        ...extra,
-      },
-      'export progress',
+      { release_id: pending.id, seq: pending.seq },
+      'finishing a release a previous export left pending',
     );
-    t.start = performance.now();
-  };
-  const staged = await db.connection().execute(async (conn) => {
-    const n = await stageRelease(conn, { runId: ctx.runId, rulesVersion: version, previous });
-    lap('staged', { items: n });
-    const id = await releaseIdOfStage(conn, env.EXPORT_PAGE_SIZE);
-    lap('release id', { release_id: id });
-    const existing = await findRelease(conn, id);
-    if (!ctx.input.release) return { id, n, existing, created: false };
-    if (!existing) {
-      await conn.transaction().execute((tx) => insertPendingRelease(tx, { id, previous }));
-      // Fresh statistics, or the planner sorts the whole release for every page it is asked for.
-      await sql`analyze export_items, release_content`.execute(conn);
-      lap('release rows');
-      return { id, n, existing: await findRelease(conn, id), created: true };
-    }
-    return { id, n, existing, created: false };
-  });
-  const prefix = releasePrefix(staged.id);
-  const base = {
-    releaseId: staged.id,
-    manifestKey: `${prefix}/manifest.json`,
-    rulesVersion: version,
-    items: staged.n,
-  };
-  if (!ctx.input.release) {
-    log.info({ release_id: staged.id, items: staged.n }, 'dry run: release not written');
-    return {
-      counts: { in: staged.n, out: 0, rejected: 0, skipped: 0 },
-      extra: { ...base, releaseId: null, manifestKey: null, wouldBe: staged.id },
-    };
+    await publishRelease(ctx, pending, version);
   }
-  const row = staged.existing;
-  if (!row) throw new Error(`release ${staged.id} vanished`);
-  if (row.status === 'complete' && (await readManifest(store, 'processed', prefix))) {
-    log.info({ release_id: staged.id }, 'release already complete: nothing to do');
+
+  let staged: { row: ReleaseRow | undefined; created: boolean; items: number };
+  try {
+    staged = await db.transaction().execute(async (tx) => {
+      const head = await headRelease(tx);
+      const seq = (head?.seq ?? 0) + 1;
+      const change = await applyRunChange(tx, { runId: ctx.runId, rulesVersion: version, seq });
+      lap('change applied', { added: change.added, changed: change.changed, removed: change.removed });
+      const empty = change.added + change.changed + change.removed === 0;
+      if (empty && ctx.input.release) return { row: head, created: false, items: head?.item_count ?? 0 };
+      const id = empty ? (head?.id ?? null) : releaseIdOf(head?.id ?? null, change);
+      const summary = await headSummary(tx);
+      const items = Object.values(summary.counts).reduce((a, b) => a + b, 0);
+      if (!ctx.input.release || id === null) {
+        throw new DryRun({
+          id,
+          items,
+          change: { added: change.added, changed: change.changed, removed: change.removed },
+        });
+      }
+      await insertPendingRelease(tx, {
+        id,
+        seq,
+        previousId: head?.id ?? null,
+        counts: summary.counts,
+        runIds: summary.runIds,
+        diff: {
+          previousReleaseId: head?.id ?? null,
+          added: change.added,
+          removed: change.removed,
+          changed: change.changed,
+        },
+      });
+      lap('release row', { release_id: id, items });
+      return { row: await headRelease(tx), created: true, items };
+    });
+  } catch (err) {
+    if (!(err instanceof DryRun)) throw err;
+    log.info(
+      { would_be: err.result.id, items: err.result.items, ...err.result.change },
+      'dry run: release not written',
+    );
     return {
-      counts: { in: staged.n, out: 0, rejected: 0, skipped: staged.n },
-      extra: { ...base, diff: row.diff, counts: row.counts },
+      counts: { in: err.result.items, out: 0, rejected: 0, skipped: 0 },
+      extra: {
+        releaseId: null,
+        manifestKey: null,
+        rulesVersion: version,
+        items: err.result.items,
+        wouldBe: err.result.id,
+      },
     };
   }
 
-  // 3. files, then the manifest.
-  const dir = path.join(env.EXPORT_WORK_DIR, `${staged.id}-${randomUUID()}`);
-  await fsp.mkdir(dir, { recursive: true });
-  try {
-    if (env.DATABASE_URL) {
-      // PostgreSQL streams each file itself (COPY … TO STDOUT).
-      for (const [kind, name] of Object.entries(RELEASE_FILES)) {
+  const row = staged.row;
+  if (!row) {
+    log.info('the run has no approved items and no release exists yet: nothing to export');
+    return {
+      counts: { in: 0, out: 0, rejected: 0, skipped: 0 },
+      extra: { releaseId: null, manifestKey: null, rulesVersion: version, items: 0 },
+    };
+  }
+  const base = {
+    releaseId: row.id,
+    manifestKey: `${releasePrefix(row.id)}/manifest.json`,
+    rulesVersion: version,
+  };
+  if (!staged.created) {
+    // The change was empty: the head already holds the run's approved content (finished above if pending).
+    log.info({ release_id: row.id, seq: row.seq }, 'the run is already released: nothing to do');
+    return {
+      counts: { in: row.item_count, out: 0, rejected: 0, skipped: row.item_count },
+      extra: { ...base, items: row.item_count, diff: row.diff, counts: row.counts },
+    };
+  }
+  await publishRelease(ctx, row, version);
+  lap('published');
+  log.info({ release_id: row.id, items: row.item_count, diff: row.diff }, 'release published');
+  return {
+    counts: { in: row.item_count, out: row.item_count, rejected: 0, skipped: 0 },
+    extra: { ...base, items: row.item_count, diff: row.diff, counts: row.counts, resumed: false },
+  };
+}
+
+/** Steps 2–3 for a pending release row: files, manifest last, then the row complete. */
+async function publishRelease(ctx: Ctx, row: ReleaseRow, version: string): Promise<void> {
+  const { db, env, store } = ctx;
+  const prefix = releasePrefix(row.id);
+  const manifestKey = `${prefix}/manifest.json`;
+  if (!(await readManifest(store, 'processed', prefix))) {
+    const files: PublishFile[] = Object.entries(RELEASE_FILES).map(([kind, name]) => ({
+      name,
+      contentType: 'application/x-ndjson',
+      body: () => {
         if (ctx.signal.aborted) throw ctx.signal.reason;
-        await copyReleaseFile(env.DATABASE_URL, staged.id, kind, path.join(dir, name));
-      }
-    } else {
-      await writePaged(ctx, staged.id, dir);
-    }
-    const files = [];
-    for (const name of Object.values(RELEASE_FILES)) {
-      const file = path.join(dir, name);
-      files.push({
-        name,
-        body: fs.createReadStream(file),
-        size: (await fsp.stat(file)).size,
-        contentType: 'application/x-ndjson',
-      });
-    }
-    lap('files written');
-    const provenance = await releaseProvenance(db, staged.id);
+        return env.DATABASE_URL
+          ? copyLines(env.DATABASE_URL, releaseLinesQuery(row.seq, kind), db)
+          : Readable.from(pagedLines(db, row.seq, kind, env.EXPORT_PAGE_SIZE));
+      },
+    }));
+    const provenance = await releaseProvenance(db, row.seq);
     await publish(store, 'processed', prefix, 'release', files, {
-      releaseId: staged.id,
+      releaseId: row.id,
+      seq: row.seq,
       counts: row.counts,
       sourceRunIds: row.run_ids,
       models: provenance.models,
@@ -143,53 +179,38 @@ export async function exportRelease(
       rulesVersion: version,
       diff: row.diff,
     });
-  } finally {
-    await fsp.rm(dir, { recursive: true, force: true });
   }
-  lap('published');
-  // 4.
-  await completeRelease(db, staged.id, base.manifestKey);
-  log.info({ release_id: staged.id, items: staged.n, diff: row.diff }, 'release published');
-  return {
-    counts: { in: staged.n, out: staged.n, rejected: 0, skipped: 0 },
-    extra: { ...base, diff: row.diff, counts: row.counts, resumed: !staged.created },
-  };
+  await completeRelease(db, row.id, manifestKey);
 }
 
-/** The embedded database: one pass over the release in (kind, item) pages, each line to its kind's file. */
-async function writePaged(
-  ctx: StageContext<{ runId: string; release: boolean }, Env>,
-  releaseId: string,
-  dir: string,
-) {
-  const outs = new Map(
-    Object.entries(RELEASE_FILES).map(
-      ([kind, name]) => [kind, fs.createWriteStream(path.join(dir, name))] as const,
-    ),
-  );
-  let after = { kind: '', itemId: '' };
+/** The embedded database: one kind's lines in keyset pages. */
+async function* pagedLines(db: Db, seq: number, kind: string, pageSize: number): AsyncGenerator<string> {
+  let afterItemId = '';
   for (;;) {
-    if (ctx.signal.aborted) throw ctx.signal.reason;
-    const page = await releaseContentPage(ctx.db, releaseId, after, ctx.env.EXPORT_PAGE_SIZE);
+    const page = (await releaseLinesQuery(seq, kind, { afterItemId, limit: pageSize }).execute(db)).rows;
     const last = page.at(-1);
-    if (!last) break;
-    let start = 0;
-    for (let i = 1; i <= page.length; i++) {
-      if (i === page.length || page[i]?.kind !== page[start]?.kind) {
-        const out = outs.get(page[start]?.kind ?? '');
-        if (!out) throw new Error(`release ${releaseId} holds an unknown kind ${page[start]?.kind}`);
-        const chunk = `${page
-          .slice(start, i)
-          .map((r) => r.line)
-          .join('\n')}\n`;
-        if (!out.write(chunk)) await once(out, 'drain');
-        start = i;
-      }
-    }
-    after = { kind: last.kind, itemId: last.item_id };
+    if (!last) return;
+    yield `${page.map((r) => r.line).join('\n')}\n`;
+    afterItemId = last.item_id;
   }
-  for (const out of outs.values()) {
-    out.end();
-    await once(out, 'finish');
-  }
+}
+
+/** Phase timings and memory in the log (the benchmark prints them). */
+function lapTimer(ctx: Ctx) {
+  let start = performance.now();
+  return (phase: string, extra: Record<string, unknown> = {}) => {
+    const m = process.memoryUsage();
+    const mib = (n: number) => Math.round(n / 1048576);
+    ctx.log.info(
+      {
+        phase,
+        ms: Math.round(performance.now() - start),
+        rss_mib: mib(m.rss),
+        heap_mib: mib(m.heapUsed),
+        ...extra,
+      },
+      'export progress',
+    );
+    start = performance.now();
+  };
 }

@@ -3,189 +3,241 @@ import type { Database } from '@pronielts/shared/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
 
 /**
- * Release SQL. Content is built and hashed inside PostgreSQL (INSERT … SELECT), so a release of a million
- * items never travels through this process; only ids and hashes are paged out to compute the release id,
- * and content is paged out once to write the JSONL files.
+ * Release SQL (releases v2, docs/decisions/0009-exporter.md).
+ *
+ * Releases form a chain: `exports.seq` orders them, and `release_items` holds one row per version of an
+ * item with the release that added it (`added_seq`) and the one that retired it (`removed_seq`). Release S
+ * is every version with added_seq <= S < coalesce(removed_seq, ∞); the newest release ("head") is every
+ * row with removed_seq null. An export writes only the change a run makes to the head, inside PostgreSQL
+ * (INSERT/UPDATE … SELECT): a release of a million items never travels through this process, and a
+ * second export of the same run changes nothing.
+ *
+ * Generated items are immutable (their id hashes the task that made them and rows are insert-only), so
+ * their versions carry no content copy: the release files join them from `generated_items`. Segment
+ * versions keep a snapshot and its sha256 because a classification can be revised in place.
  */
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
-/** Canonical content of the run's approved items (jsonb text is canonical: keys sorted, no spaces). */
-const RUN_CONTENT = (runId: string, rulesVersion: string) => sql`
-  select g.id as item_id, g.kind,
-         (jsonb_build_object('id', g.id, 'kind', g.kind, 'run_id', g.run_id, 'topic', g.topic,
-                             'target_band', g.target_band, 'source_segment_id', g.source_segment_id,
-                             'model', g.model, 'prompt_version', g.prompt_version) || g.payload) as content
+/** Serialises exports: one chain, one writer at a time (transaction-scoped, released at commit). */
+const EXPORT_LOCK = 0x70726f6e; // "pron"
+
+/** The JSONL line of a generated item, built from its row (jsonb text: keys sorted, canonical). */
+const GENERATED_LINE = (g: string) =>
+  sql.raw(`(jsonb_build_object('id', ${g}.id, 'kind', ${g}.kind, 'run_id', ${g}.run_id, 'topic', ${g}.topic,
+      'target_band', ${g}.target_band, 'source_segment_id', ${g}.source_segment_id,
+      'model', ${g}.model, 'prompt_version', ${g}.prompt_version) || ${g}.payload)`);
+
+/** The run's approved items as release versions: generated items by id, segments with a snapshot. */
+const RUN_ITEMS = (runId: string, rulesVersion: string) => sql`
+  select g.id as item_id, g.kind, g.model, g.prompt_version, null::text as content_sha256, null::jsonb as content
   from generated_items g
   join validations v on v.item_id = g.id and v.rules_version = ${rulesVersion} and v.status = 'approved'
   where g.run_id = ${runId}
   union all
-  select c.id, 'segment',
-         jsonb_build_object('id', c.id, 'kind', 'segment', 'run_id', ${runId}::text, 'text', s.text, 'part', c.part,
-                            'segment_kind', c.kind, 'topic', c.topic, 'band', c.band, 'cefr', c.cefr,
-                            'pronunciation_focus', c.pronunciation_focus, 'model', c.model,
-                            'prompt_version', c.prompt_version, 'start_ms', s.start_ms, 'end_ms', s.end_ms)
-  from classifications c
-  join validations v on v.item_id = c.id and v.rules_version = ${rulesVersion} and v.status = 'approved'
-  join segments s on s.id = c.segment_id
-  join transcripts t on t.id = s.transcript_id
-  where t.media_id in (select media_id from run_media where run_id = ${runId} and status = 'accepted')`;
+  select s.item_id, 'segment', s.model, s.prompt_version,
+         encode(sha256(convert_to(s.content::text, 'UTF8')), 'hex'), s.content
+  from (
+    select c.id as item_id, c.model, c.prompt_version,
+           jsonb_build_object('id', c.id, 'kind', 'segment', 'run_id', ${runId}::text, 'text', sg.text,
+                              'part', c.part, 'segment_kind', c.kind, 'topic', c.topic, 'band', c.band,
+                              'cefr', c.cefr, 'pronunciation_focus', c.pronunciation_focus, 'model', c.model,
+                              'prompt_version', c.prompt_version, 'start_ms', sg.start_ms, 'end_ms', sg.end_ms) as content
+    from classifications c
+    join validations v on v.item_id = c.id and v.rules_version = ${rulesVersion} and v.status = 'approved'
+    join segments sg on sg.id = c.segment_id
+    join transcripts t on t.id = sg.transcript_id
+    where t.media_id in (select media_id from run_media where run_id = ${runId} and status = 'accepted')
+  ) s`;
 
-const SHA = (expr: ReturnType<typeof sql>) => sql`encode(sha256(convert_to((${expr})::text, 'UTF8')), 'hex')`;
+export interface ReleaseRow {
+  id: string;
+  seq: number;
+  status: 'pending' | 'complete';
+  counts: Record<string, number>;
+  diff: Record<string, unknown>;
+  run_ids: string[];
+  item_count: number;
+  manifest_key: string | null;
+}
 
-export async function latestCompleteRelease(db: Conn): Promise<string | null> {
-  const r = await db
+const RELEASE_COLUMNS = [
+  'id',
+  'seq',
+  'status',
+  'counts',
+  'diff',
+  'run_ids',
+  'item_count',
+  'manifest_key',
+] as const;
+
+/** The newest release of the chain, pending or complete. */
+export async function headRelease(db: Conn): Promise<ReleaseRow | undefined> {
+  return db.selectFrom('exports').select(RELEASE_COLUMNS).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+}
+
+/** Releases whose rows are committed but whose files and manifest are not (a crashed export). */
+export async function pendingReleases(db: Conn): Promise<ReleaseRow[]> {
+  return db
     .selectFrom('exports')
-    .select('id')
-    .where('status', '=', 'complete')
-    .orderBy('completed_at', 'desc')
-    .orderBy('id')
-    .limit(1)
-    .executeTakeFirst();
-  return r?.id ?? null;
+    .select(RELEASE_COLUMNS)
+    .where('status', '=', 'pending')
+    .orderBy('seq')
+    .execute();
+}
+
+export interface Change {
+  added: number;
+  changed: number;
+  removed: number;
+  /** sha256 over the sorted change lines; with the previous release id it names the release. */
+  digest: string;
 }
 
 /**
- * Stages the membership of the next release in a temporary table on this connection: the run's approved
- * items, plus every item of the previous release that belongs to another run. Content rows are written
- * (content-addressed, so re-writing is a no-op).
+ * Applies the run's change to the head as release `seq` (inside the caller's transaction, which holds the
+ * export lock): retires the versions the run replaces or no longer approves, then inserts its new
+ * versions. Returns the change; an empty change means the run's approved content is already released.
  */
-export async function stageRelease(
-  conn: Conn,
-  o: { runId: string; rulesVersion: string; previous: string | null },
-): Promise<number> {
-  await sql`drop table if exists release_stage`.execute(conn);
-  // No key yet: a bulk-built index after the bulk insert is cheaper than maintaining one row by row.
-  await sql`create temporary table release_stage (item_id text not null, kind text not null, content_sha256 text not null, run_id text not null)`.execute(
-    conn,
+export async function applyRunChange(
+  tx: Transaction<Database>,
+  o: { runId: string; rulesVersion: string; seq: number },
+): Promise<Change> {
+  await sql`select pg_advisory_xact_lock(${EXPORT_LOCK})`.execute(tx);
+  await sql`create temporary table run_items on commit drop as ${RUN_ITEMS(o.runId, o.rulesVersion)}`.execute(
+    tx,
   );
-  // One pass: content is built and hashed once, written to release_content (in key order, which keeps
-  // its index inserts local) and staged.
-  await sql`
-    with rc as materialized (
-      select ${SHA(sql`c.content`)} as sha, c.item_id, c.kind, c.content
-      from (${RUN_CONTENT(o.runId, o.rulesVersion)}) c
-    ), written as (
-      insert into release_content (content_sha256, item_id, kind, content)
-      select sha, item_id, kind, content from rc order by sha
-      on conflict (content_sha256) do nothing
+  await sql`create unique index on run_items (item_id)`.execute(tx);
+  await sql`analyze run_items`.execute(tx);
+  // Retire: head versions the run replaces (a segment whose snapshot changed) or no longer approves.
+  const retired = await sql<{ replaced: number; removed: number; lines: string | null }>`
+    with r as (
+      update release_items h set removed_seq = ${o.seq}
+      from (
+        select h2.item_id, (ri.item_id is not null) as replaced
+        from release_items h2 left join run_items ri on ri.item_id = h2.item_id
+        where h2.removed_seq is null
+          and ((ri.item_id is not null and ri.content_sha256 is distinct from h2.content_sha256)
+               or (ri.item_id is null and h2.run_id = ${o.runId}))
+      ) x
+      where h.item_id = x.item_id and h.removed_seq is null
+      returning h.item_id, x.replaced
     )
-    insert into release_stage (item_id, kind, content_sha256, run_id) select item_id, kind, sha, ${o.runId} from rc`.execute(
-    conn,
-  );
-  await sql`create unique index release_stage_item on release_stage (item_id)`.execute(conn);
-  if (o.previous) {
-    await sql`
-      insert into release_stage (item_id, kind, content_sha256, run_id)
-      select ei.item_id, ei.kind, ei.content_sha256, c.content->>'run_id'
-      from export_items ei join release_content c on c.content_sha256 = ei.content_sha256
-      where ei.export_id = ${o.previous} and c.content->>'run_id' <> ${o.runId}
-      on conflict (item_id) do nothing`.execute(conn);
-  }
-  const n = await sql<{ n: string }>`select count(*)::text as n from release_stage`.execute(conn);
-  return Number(n.rows[0]?.n ?? 0);
+    select count(*) filter (where replaced)::int as replaced, count(*) filter (where not replaced)::int as removed,
+           string_agg('-' || item_id, chr(10) order by item_id) as lines
+    from r`.execute(tx);
+  // Add: the run's versions not live in the head (new items, and the replacements just retired).
+  const added = await sql<{ n: number; lines: string | null }>`
+    with a as (
+      insert into release_items (item_id, added_seq, kind, run_id, model, prompt_version, content_sha256, content)
+      select ri.item_id, ${o.seq}, ri.kind, ${o.runId}, ri.model, ri.prompt_version, ri.content_sha256, ri.content
+      from run_items ri
+      where not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null)
+      order by ri.item_id
+      returning item_id, content_sha256
+    )
+    select count(*)::int as n,
+           encode(sha256(convert_to(string_agg('+' || item_id || ':' || coalesce(content_sha256, ''), chr(10) order by item_id), 'UTF8')), 'hex') as lines
+    from a`.execute(tx);
+  const r = retired.rows[0];
+  const a = added.rows[0];
+  const replaced = r?.replaced ?? 0;
+  const digest = createHash('sha256')
+    .update(`retired\n${r?.lines ?? ''}\nadded ${a?.lines ?? ''}\n`)
+    .digest('hex');
+  return { added: (a?.n ?? 0) - replaced, changed: replaced, removed: r?.removed ?? 0, digest };
 }
 
-/**
- * The release id: sha256 over the sorted (item id, content hash) pairs. PostgreSQL hashes them in chunks
- * of 10,000 (in item order) and only the chunk hashes come back, so memory here stays flat however large
- * the release is.
- */
-export async function releaseIdOfStage(conn: Conn, _pageSize: number): Promise<string> {
-  const chunks = await sql<{ h: string }>`
-    select encode(sha256(convert_to(string_agg(item_id || ':' || content_sha256 || chr(10), '' order by item_id), 'UTF8')), 'hex') as h
-    from (select item_id, content_sha256, (row_number() over (order by item_id) - 1) / 10000 as chunk from release_stage) s
-    group by chunk order by chunk`.execute(conn);
-  const h = createHash('sha256');
-  for (const c of chunks.rows) h.update(`${c.h}\n`);
+/** The id of the release that follows `previousId` with `change`: a hash chain, like commits. */
+export function releaseIdOf(previousId: string | null, change: Change): string {
+  const h = createHash('sha256').update(`pronielts-release-v2\n${previousId ?? ''}\n${change.digest}\n`);
   return `rel_${h.digest('hex').slice(0, 32)}`;
 }
 
-export async function findRelease(db: Conn, id: string) {
-  return db.selectFrom('exports').selectAll().where('id', '=', id).executeTakeFirst();
+/** Counts per kind, source runs and provenance of the head (the release just staged). */
+export async function headSummary(db: Conn) {
+  const rows = await sql<{
+    kind: string;
+    run_id: string;
+    model: string | null;
+    prompt_version: string | null;
+    n: number;
+  }>`
+    select kind, run_id, model, prompt_version, count(*)::int as n
+    from release_items where removed_seq is null
+    group by kind, run_id, model, prompt_version`.execute(db);
+  const counts: Record<string, number> = {};
+  const runs = new Set<string>();
+  const models = new Set<string>();
+  const prompts = new Set<string>();
+  for (const r of rows.rows) {
+    counts[r.kind] = (counts[r.kind] ?? 0) + r.n;
+    runs.add(r.run_id);
+    if (r.model) models.add(r.model);
+    if (r.prompt_version) prompts.add(r.prompt_version);
+  }
+  const sorted = (s: Set<string>) => [...s].sort();
+  return {
+    counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))),
+    runIds: sorted(runs),
+    models: sorted(models),
+    promptVersions: sorted(prompts),
+  };
 }
 
-/** Release row (pending) and its membership, in one transaction, from the stage table. */
 export async function insertPendingRelease(
   tx: Transaction<Database>,
-  o: { id: string; previous: string | null },
-): Promise<{ counts: Record<string, number>; diff: Record<string, unknown>; runIds: string[] }> {
-  const counts = Object.fromEntries(
-    (
-      await sql<{
-        kind: string;
-        n: string;
-      }>`select kind, count(*)::text as n from release_stage group by kind order by kind`.execute(tx)
-    ).rows.map((r) => [r.kind, Number(r.n)]),
-  );
-  const runIds = (
-    await sql<{ run_id: string }>`select distinct run_id from release_stage order by 1`.execute(tx)
-  ).rows.map((r) => r.run_id);
-  let diff: Record<string, unknown> = {
-    previousReleaseId: null,
-    added: Object.values(counts).reduce((a, b) => a + b, 0),
-    removed: 0,
-    changed: 0,
-  };
-  if (o.previous) {
-    const d = await sql<{ added: string; removed: string; changed: string }>`
-      select
-        (select count(*) from release_stage s where not exists (select 1 from export_items p where p.export_id = ${o.previous} and p.item_id = s.item_id))::text as added,
-        (select count(*) from export_items p where p.export_id = ${o.previous} and not exists (select 1 from release_stage s where s.item_id = p.item_id))::text as removed,
-        (select count(*) from export_items p join release_stage s on s.item_id = p.item_id where p.export_id = ${o.previous} and s.content_sha256 <> p.content_sha256)::text as changed`.execute(
-      tx,
-    );
-    const row = d.rows[0];
-    diff = {
-      previousReleaseId: o.previous,
-      added: Number(row?.added),
-      removed: Number(row?.removed),
-      changed: Number(row?.changed),
-    };
-  }
-  const itemCount = Object.values(counts).reduce((a, b) => a + b, 0);
+  o: {
+    id: string;
+    seq: number;
+    previousId: string | null;
+    counts: Record<string, number>;
+    diff: Record<string, unknown>;
+    runIds: string[];
+  },
+): Promise<void> {
   await tx
     .insertInto('exports')
     .values({
       id: o.id,
+      seq: o.seq,
+      previous_id: o.previousId,
       status: 'pending',
-      run_ids: JSON.stringify(runIds),
-      counts: JSON.stringify(counts),
-      diff: JSON.stringify(diff),
-      item_count: itemCount,
+      run_ids: JSON.stringify(o.runIds),
+      counts: JSON.stringify(o.counts),
+      diff: JSON.stringify(o.diff),
+      item_count: Object.values(o.counts).reduce((x, y) => x + y, 0),
     })
     .execute();
-  await sql`
-    insert into export_items (export_id, item_id, kind, content_sha256)
-    select ${o.id}, item_id, kind, content_sha256 from release_stage order by item_id`.execute(tx);
-  return { counts, diff, runIds };
 }
 
-/** One page of a release's content in (kind, item) order: the JSONL lines of all files in one pass. */
-export async function releaseContentPage(
-  db: Conn,
-  id: string,
-  after: { kind: string; itemId: string },
-  limit: number,
-) {
-  const r = await sql<{ kind: string; item_id: string; line: string }>`
-    select ei.kind, ei.item_id, c.content::text as line
-    from export_items ei join release_content c on c.content_sha256 = ei.content_sha256
-    where ei.export_id = ${id} and (ei.export_id, ei.kind, ei.item_id) > (${id}, ${after.kind}, ${after.itemId})
-    order by ei.export_id, ei.kind, ei.item_id limit ${limit}`.execute(db);
-  return r.rows;
-}
-
-/** Distinct models and prompt versions in a release (for its manifest). */
-export async function releaseProvenance(db: Conn, id: string) {
+/** Distinct models and prompt versions of release `seq`. */
+export async function releaseProvenance(db: Conn, seq: number) {
   const r = await sql<{ models: string[] | null; prompts: string[] | null }>`
-    select array_agg(distinct c.content->>'model') as models, array_agg(distinct c.content->>'prompt_version') as prompts
-    from export_items ei join release_content c on c.content_sha256 = ei.content_sha256
-    where ei.export_id = ${id}`.execute(db);
+    select array_agg(distinct model) filter (where model is not null) as models,
+           array_agg(distinct prompt_version) filter (where prompt_version is not null) as prompts
+    from release_items where added_seq <= ${seq} and (removed_seq is null or removed_seq > ${seq})`.execute(
+    db,
+  );
   return {
-    models: (r.rows[0]?.models ?? []).filter(Boolean).sort(),
-    promptVersions: (r.rows[0]?.prompts ?? []).filter(Boolean).sort(),
+    models: (r.rows[0]?.models ?? []).sort(),
+    promptVersions: (r.rows[0]?.prompts ?? []).sort(),
   };
+}
+
+/**
+ * The JSONL lines of one kind of release `seq`, in item order. `afterItemId`/`limit` page it (the embedded
+ * database); the PostgreSQL path streams the unpaged query with COPY … TO STDOUT.
+ */
+export function releaseLinesQuery(seq: number, kind: string, page?: { afterItemId: string; limit: number }) {
+  return sql<{ item_id: string; line: string }>`
+    select ri.item_id, coalesce(ri.content, ${GENERATED_LINE('g')})::text as line
+    from release_items ri left join generated_items g on ri.content is null and g.id = ri.item_id
+    where ri.kind = ${kind} and ri.added_seq <= ${seq} and (ri.removed_seq is null or ri.removed_seq > ${seq})
+      ${page ? sql`and ri.item_id > ${page.afterItemId}` : sql``}
+    order by ri.item_id
+    ${page ? sql`limit ${page.limit}` : sql``}`;
 }
 
 export async function completeRelease(db: Conn, id: string, manifestKey: string): Promise<void> {

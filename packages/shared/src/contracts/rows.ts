@@ -174,15 +174,25 @@ export interface ExportsTable {
   counts: JSONColumnType<Record<string, number>, string | undefined, string>;
   diff: JSONColumnType<Record<string, unknown>, string | undefined, string>;
   item_count: Def<number>;
+  /** Position in the release chain: release S holds the item versions live at S (see release_items). */
+  seq: number;
+  previous_id: Opt<string>;
   created_at: CreatedAt;
   completed_at: Opt<Date | string>;
 }
 
-export interface ExportItemsTable {
-  export_id: string;
+/** One version of a released item: live from release `added_seq` until `removed_seq` (exclusive). */
+export interface ReleaseItemsTable {
   item_id: string;
+  added_seq: number;
+  removed_seq: Opt<number>;
   kind: string;
-  content_sha256: string;
+  run_id: string;
+  model: Opt<string>;
+  prompt_version: Opt<string>;
+  /** sha256 of the content snapshot; null for generated items (immutable: the id names the content). */
+  content_sha256: Opt<string>;
+  content: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 }
 
 export interface Database {
@@ -196,12 +206,11 @@ export interface Database {
   generated_items: GeneratedItemsTable;
   validations: ValidationsTable;
   exports: ExportsTable;
-  export_items: ExportItemsTable;
+  release_items: ReleaseItemsTable;
   llm_cache: LlmCacheTable;
   llm_rejections: LlmRejectionsTable;
   content_fingerprints: ContentFingerprintsTable;
   fingerprint_bands: FingerprintBandsTable;
-  release_content: ReleaseContentTable;
 }
 
 export interface ContentFingerprintsTable {
@@ -218,13 +227,6 @@ export interface FingerprintBandsTable {
   band: number;
   hash: string;
   item_id: string;
-}
-
-export interface ReleaseContentTable {
-  content_sha256: string;
-  item_id: string;
-  kind: string;
-  content: JSONColumnType<Record<string, unknown>, string, string>;
 }
 
 export type StageRun = Selectable<StageRunsTable>;

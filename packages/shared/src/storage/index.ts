@@ -27,10 +27,7 @@ export {
 } from './publish.ts';
 
 /** The S3 store when MINIO_ENDPOINT is configured, the folder store (embedded default) otherwise. */
-export function createObjectStore(
-  config: StorageConfig,
-  opts: { spoolDir?: string; partSize?: number } = {},
-): ObjectStore {
+export function createObjectStore(config: StorageConfig, opts: { partSize?: number } = {}): ObjectStore {
   return config.kind === 's3'
     ? new MinioStore(config, opts)
     : new FolderStore(config.root, config.bucketPrefix);

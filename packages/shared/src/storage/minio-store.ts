@@ -1,9 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type * as Minio from 'minio';
 import { BUCKETS, type BucketId, type StorageConfig } from '../config/index.ts';
@@ -44,14 +41,12 @@ export class MinioStore implements ObjectStore {
   #clientPromise: Promise<Minio.Client> | undefined;
   readonly #prefix: string;
   readonly #region: string;
-  readonly #spoolDir: string;
 
-  constructor(config: S3Config, opts: { partSize?: number; spoolDir?: string } = {}) {
+  constructor(config: S3Config, opts: { partSize?: number } = {}) {
     this.#config = config;
     this.#partSize = opts.partSize ?? DEFAULT_PART_SIZE;
     this.#prefix = config.bucketPrefix;
     this.#region = config.region;
-    this.#spoolDir = opts.spoolDir ?? os.tmpdir();
     this.location = `${config.useSSL ? 'https' : 'http'}://${config.endPoint}${config.port ? `:${config.port}` : ''}`;
   }
 
@@ -123,9 +118,19 @@ export class MinioStore implements ObjectStore {
       );
       return { key, size: buf.length, sha256: sha256Of(buf) };
     }
-    if (opts.size === undefined) return this.#spoolThenPut(bucket, key, body, opts);
-    const size = opts.size;
+    if (opts.size === undefined) return this.#putUnknownLength(bucket, key, body, opts);
+    return this.#putStream(bucket, key, body, opts.size, opts);
+  }
 
+  async #putStream(
+    bucket: BucketId,
+    key: string,
+    body: Readable,
+    size: number | undefined,
+    opts: PutOptions,
+  ): Promise<PutResult> {
+    const meta = { 'Content-Type': opts.contentType ?? 'application/octet-stream' };
+    const name = this.bucketName(bucket);
     const tap = hashingTap();
     const piped = pipeline(body, tap);
     try {
@@ -140,7 +145,7 @@ export class MinioStore implements ObjectStore {
       throw err;
     }
     const digest = tap.digest();
-    if (digest.size !== size) {
+    if (size !== undefined && digest.size !== size) {
       await (await this.#client()).removeObject(name, key).catch(() => {});
       throw new StageError(
         'integrity',
@@ -150,16 +155,43 @@ export class MinioStore implements ObjectStore {
     return { key, ...digest };
   }
 
-  /** Streams of unknown length are spooled to disk first so that upload memory stays bounded. */
-  async #spoolThenPut(bucket: BucketId, key: string, body: Readable, opts: PutOptions): Promise<PutResult> {
-    await fsp.mkdir(this.#spoolDir, { recursive: true });
-    const tmp = path.join(this.#spoolDir, `pronielts-spool-${randomUUID()}`);
-    try {
-      await pipeline(body, fs.createWriteStream(tmp, { flags: 'wx' }));
-      return await this.putFile(bucket, key, tmp, opts);
-    } finally {
-      await fsp.rm(tmp, { force: true });
+  /**
+   * A stream of unknown length: read up to one part; a stream that ends there is one PUT, a longer one
+   * streams as a multipart upload of fixed-size parts (memory stays bounded by the part size and the
+   * client's part queue, never by the object size).
+   */
+  async #putUnknownLength(
+    bucket: BucketId,
+    key: string,
+    body: Readable,
+    opts: PutOptions,
+  ): Promise<PutResult> {
+    const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    let done = false;
+    while (headBytes < this.#partSize) {
+      const next = await it.next();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
+      head.push(chunk);
+      headBytes += chunk.length;
     }
+    if (done) return this.put(bucket, key, Buffer.concat(head), opts);
+    const rest = Readable.from(
+      (async function* () {
+        yield* head;
+        for (;;) {
+          const next = await it.next();
+          if (next.done) return;
+          yield next.value;
+        }
+      })(),
+    );
+    return this.#putStream(bucket, key, rest, undefined, opts);
   }
 
   async putFile(bucket: BucketId, key: string, filePath: string, opts: PutOptions = {}): Promise<PutResult> {

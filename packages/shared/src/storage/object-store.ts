@@ -15,7 +15,7 @@ export type PutBody = Buffer | string | Readable;
 
 export interface PutOptions {
   contentType?: string;
-  /** Size in bytes when known; lets S3 uploads stream without spooling. */
+  /** Size in bytes when known (checked against what the stream gave); unknown sizes stream in parts. */
   size?: number;
 }
 

@@ -16,7 +16,8 @@ export const MANIFEST_NAME = 'manifest.json';
 export interface PublishFile {
   /** Name inside the prefix (a key segment or a relative key). */
   name: string;
-  body: PutBody;
+  /** The bytes, or a function that opens them when this file's turn comes (streams open one at a time). */
+  body: PutBody | (() => PutBody | Promise<PutBody>);
   contentType: string;
   size?: number;
 }
@@ -43,7 +44,8 @@ export async function publish(
   for (const f of files) {
     if (f.name === MANIFEST_NAME) throw new StageError('internal', `${MANIFEST_NAME} is reserved`);
     const key = join(prefix, f.name);
-    const res = await store.put(bucket, key, f.body, {
+    const body = typeof f.body === 'function' ? await f.body() : f.body;
+    const res = await store.put(bucket, key, body, {
       contentType: f.contentType,
       ...(f.size !== undefined ? { size: f.size } : {}),
     });

@@ -15,7 +15,6 @@ import {
 const TABLES = [
   'classifications',
   'content_fingerprints',
-  'export_items',
   'exports',
   'fingerprint_bands',
   'generated_items',
@@ -23,7 +22,7 @@ const TABLES = [
   'llm_rejections',
   'media',
   'pipeline_runs',
-  'release_content',
+  'release_items',
   'run_media',
   'segments',
   'stage_runs',

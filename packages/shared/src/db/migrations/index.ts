@@ -2,6 +2,7 @@ import type { Migration } from 'kysely/migration';
 import * as m20261122T000100 from './20261122T000100-init.ts';
 import * as m20261122T020000 from './20261122T020000-llm.ts';
 import * as m20261122T030000 from './20261122T030000-releases.ts';
+import * as m20261122T040000 from './20261122T040000-release-items.ts';
 
 /**
  * Every migration, by timestamped name. Kysely runs them in name order and records them in
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '20261122T000100-init': m20261122T000100,
   '20261122T020000-llm': m20261122T020000,
   '20261122T030000-releases': m20261122T030000,
+  '20261122T040000-release-items': m20261122T040000,
 };
