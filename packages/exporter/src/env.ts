@@ -21,8 +21,6 @@ export const env = stageEnv({
   VALIDATE_BATCH: IntEnv({ min: 1, max: 100_000 }).default(500),
   /** Rows per page when streaming release content out of the DB. */
   EXPORT_PAGE_SIZE: IntEnv({ min: 100, max: 100_000 }).default(5000),
-  /** Scratch folder for release files before upload. */
-  EXPORT_WORK_DIR: z.string().min(1).default('/tmp/export'),
 });
 export type Env = z.output<typeof env>;
 
@@ -36,5 +34,4 @@ export const ENV_HELP = {
   VALIDATE_NEAR_DUPLICATE: 'similarity at which an item near-duplicates an approved one (default 0.8)',
   VALIDATE_BATCH: 'items per validation transaction (default 500)',
   EXPORT_PAGE_SIZE: 'rows per page when writing release files (default 5000)',
-  EXPORT_WORK_DIR: 'scratch folder for release files (default /tmp/export)',
 };

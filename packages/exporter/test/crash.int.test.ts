@@ -56,7 +56,6 @@ beforeAll(async () => {
   dbEnv = {
     DATABASE_URL: t.url,
     EXPORT_PAGE_SIZE: '200',
-    EXPORT_WORK_DIR: path.join('/tmp', uniqueName('crash-')),
   };
   // A run with ~1,200 distinct approved items, so an export lasts long enough to be killed in its middle.
   const rand = prng(42);

@@ -23,7 +23,7 @@ beforeAll(async () => {
   const t = await createTestDatabase(services);
   drop = t.drop;
   db = await openMigratedPostgres(t.url, 3);
-  env = { ...s3Env(s3), DATABASE_URL: t.url, EXPORT_WORK_DIR: path.join('/tmp', uniqueName('export-')) };
+  env = { ...s3Env(s3), DATABASE_URL: t.url };
   store = createObjectStore(storageConfigFrom(sharedEnv.parse(env)));
   await store.ensureBuckets();
 });
@@ -307,7 +307,7 @@ describe('validate and export on the embedded defaults (PGlite + folder)', () =>
       ],
     });
     await local.destroy();
-    const env = { PRONIELTS_DATA_DIR: dataDir, EXPORT_WORK_DIR: path.join(home, 'work') };
+    const env = { PRONIELTS_DATA_DIR: dataDir };
     expect(await spawnStage(CLI, ['validate', '--run-id', 'e-1'], env, { cwd: home }).exit).toBe(0);
     const p = spawnStage(CLI, ['export', '--run-id', 'e-1'], env, { cwd: home });
     expect(await p.exit, p.lines.slice(-2).join('\n')).toBe(0);

@@ -17,6 +17,7 @@ export function copyLines(databaseUrl: string, query: RawBuilder<{ line: string 
   const run = async () => {
     await client.connect();
     try {
+      await client.query(`set work_mem = '128MB'`);
       const text = inline(query.compile(db), client);
       await pipeline(
         client.query(

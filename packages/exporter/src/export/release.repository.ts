@@ -105,6 +105,8 @@ export async function applyRunChange(
   o: { runId: string; rulesVersion: string; seq: number },
 ): Promise<Change> {
   await sql`select pg_advisory_xact_lock(${EXPORT_LOCK})`.execute(tx);
+  // Sorts and hashes of a run's items stay in memory (the default 4 MB spills a large run to disk).
+  await sql`set local work_mem = '256MB'`.execute(tx);
   await sql`create temporary table run_items on commit drop as ${RUN_ITEMS(o.runId, o.rulesVersion)}`.execute(
     tx,
   );
