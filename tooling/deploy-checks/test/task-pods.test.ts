@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { loadCatalog } from '../src/catalog.ts';
 import { renderTaskPods, TASK_PODS_DIR } from '../src/pod-templates.ts';
 
