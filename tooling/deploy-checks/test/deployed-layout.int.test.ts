@@ -17,7 +17,9 @@ import { entrypoints, readDockerfile, STAGE_IMAGES } from '../src/dockerfile.ts'
  */
 
 const services = inject('services');
-const minio = services.s3.find((s) => s.name === 'minio') ?? services.s3[0];
+const minioEndpoint = services.s3.find((s) => s.name === 'minio') ?? services.s3[0];
+if (!minioEndpoint) throw new Error('no S3 test server');
+const minio = minioEndpoint;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'deployed-layout-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
