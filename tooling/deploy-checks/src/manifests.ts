@@ -32,7 +32,11 @@ export function venvTool(name: string): string {
 /** `kubectl kustomize <dir>` (kustomize built into kubectl), or `kustomize build <dir>` without kubectl. */
 export function kustomizeBuild(dir: string): string {
   const abs = path.resolve(REPO_ROOT, dir);
-  const [cmd, args] = onPath('kubectl') ? ['kubectl', ['kustomize', abs]] : ['kustomize', ['build', abs]];
+  const tools = process.env.PRONIELTS_TOOLS ?? path.join(os.homedir(), '.cache/pronielts/tools');
+  const cached = path.join(tools, 'bin/kustomize'); // scripts/setup-deploy-tools, when there is no kubectl
+  const [cmd, args] = onPath('kubectl')
+    ? ['kubectl', ['kustomize', abs]]
+    : [fs.existsSync(cached) ? cached : 'kustomize', ['build', abs]];
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
