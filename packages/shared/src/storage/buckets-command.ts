@@ -1,0 +1,95 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import {
+  BUCKETS,
+  type BucketId,
+  parseEnv,
+  secretsOf,
+  sharedEnv,
+  storageConfigFrom,
+} from '../config/index.ts';
+import { EXIT, exitCodeFor, StageError, toStageError } from '../errors.ts';
+import { createLogger, createRedactor, describeError } from '../log/index.ts';
+import { createObjectStore } from './index.ts';
+
+const HELP = `Usage: pronielts-buckets [ensure] [--wait SECONDS]
+
+Creates the buckets pronielts-raw, pronielts-transcriptions and pronielts-processed (each with
+MINIO_BUCKET_PREFIX in front, if set) on MINIO_ENDPOINT, or as folders under PRONIELTS_DATA_DIR when
+MINIO_ENDPOINT is unset. Buckets that exist are left alone, so running it again is a no-op.
+
+  --wait SECONDS   keep retrying while the server is unreachable or not ready, up to SECONDS (default 0)
+
+Exit codes: 0 done · 2 bad usage or configuration · 75 storage unavailable · 1 anything else
+`;
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: { help: { type: 'boolean' }, wait: { type: 'string' } },
+    allowPositionals: true,
+  });
+}
+
+/** `pronielts-buckets`: the bucket-init job of k8s/ and compose.yaml. Returns the exit code. */
+export async function bucketsCli(argv: string[]): Promise<number> {
+  const boot = createLogger({ base: { stage: 'buckets' } });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    boot.error((err as Error).message);
+    return EXIT.invalidInput;
+  }
+  const { positionals, values } = parsed;
+  if (values.help) {
+    process.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  const command = positionals[0] ?? 'ensure';
+  const waitS = Number(values.wait ?? 0);
+  if (command !== 'ensure' || positionals.length > 1) {
+    boot.error(`unknown command ${JSON.stringify(positionals.join(' '))} (expected ensure)`);
+    return EXIT.invalidInput;
+  }
+  if (!Number.isFinite(waitS) || waitS < 0) {
+    boot.error(`--wait: expected a number of seconds, got ${JSON.stringify(values.wait)}`);
+    return EXIT.invalidInput;
+  }
+  let env: ReturnType<typeof sharedEnv.parse>;
+  try {
+    env = parseEnv(sharedEnv, process.env);
+  } catch (err) {
+    boot.error(
+      { code: 'config_invalid' },
+      createRedactor([process.env.MINIO_SECRET_KEY ?? ''])((err as Error).message),
+    );
+    return EXIT.invalidInput;
+  }
+  const secrets = secretsOf(env);
+  const log = createLogger({ level: env.LOG_LEVEL, base: { stage: 'buckets' }, secrets });
+  const store = createObjectStore(storageConfigFrom(env));
+  const names = (Object.keys(BUCKETS) as BucketId[]).map((b) => store.bucketName(b));
+  const deadline = Date.now() + waitS * 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await store.ensureBuckets();
+      log.info({ store: store.location, buckets: names, attempt }, 'buckets ready');
+      return EXIT.ok;
+    } catch (err) {
+      const se = err instanceof StageError ? err : toStageError(err);
+      if (se.retryable && Date.now() < deadline) {
+        // Waits on the condition (the server answering), polling every 2 s, never a fixed sleep.
+        log.info({ store: store.location, attempt, code: se.code }, 'storage not ready, retrying');
+        await sleep(Math.min(2000, Math.max(0, deadline - Date.now())));
+        continue;
+      }
+      const code = exitCodeFor(se);
+      log.error(
+        { code: se.code, err: describeError(err, createRedactor(secrets)), exitCode: code },
+        'creating buckets failed',
+      );
+      return code;
+    }
+  }
+}
