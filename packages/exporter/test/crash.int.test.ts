@@ -6,7 +6,7 @@ import { ReleaseManifest } from '@pronielts/shared/contracts';
 import type { Db } from '@pronielts/shared/db';
 import { createObjectStore, readManifest, verifyManifest } from '@pronielts/shared/storage';
 import { openMigratedPostgres } from '@pronielts/shared/testing';
-import { createTestDatabase, s3Env, spawnStage, uniqueName } from '@pronielts/test-services';
+import { createTestDatabase, s3Env, spawnStage } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { followUps, seedContent } from './fixtures.ts';
 
