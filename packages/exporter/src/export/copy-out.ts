@@ -17,6 +17,7 @@ export function copyLines(databaseUrl: string, query: RawBuilder<{ line: string 
   const run = async () => {
     await client.connect();
     try {
+      // The lines are sorted by item: in memory, not in temporary files (the default work_mem is 4 MB).
       await client.query(`set work_mem = '128MB'`);
       const text = inline(query.compile(db), client);
       await pipeline(

@@ -107,18 +107,13 @@ export async function applyRunChange(
   await sql`select pg_advisory_xact_lock(${EXPORT_LOCK})`.execute(tx);
   // Sorts and hashes of a run's items stay in memory (the default 4 MB spills a large run to disk).
   await sql`set local work_mem = '256MB'`.execute(tx);
-  await sql`create temporary table run_items on commit drop as ${RUN_ITEMS(o.runId, o.rulesVersion)}`.execute(
-    tx,
-  );
-  await sql`create unique index on run_items (item_id)`.execute(tx);
-  await sql`analyze run_items`.execute(tx);
   // Retire: head versions the run replaces (a segment whose snapshot changed) or no longer approves.
   const retired = await sql<{ replaced: number; removed: number; lines: string | null }>`
-    with r as (
+    with ri as materialized (${RUN_ITEMS(o.runId, o.rulesVersion)}), r as (
       update release_items h set removed_seq = ${o.seq}
       from (
         select h2.item_id, (ri.item_id is not null) as replaced
-        from release_items h2 left join run_items ri on ri.item_id = h2.item_id
+        from release_items h2 left join ri on ri.item_id = h2.item_id
         where h2.removed_seq is null
           and ((ri.item_id is not null and ri.content_sha256 is distinct from h2.content_sha256)
                or (ri.item_id is null and h2.run_id = ${o.runId}))
@@ -131,10 +126,10 @@ export async function applyRunChange(
     from r`.execute(tx);
   // Add: the run's versions not live in the head (new items, and the replacements just retired).
   const added = await sql<{ n: number; lines: string | null }>`
-    with a as (
+    with ri as materialized (${RUN_ITEMS(o.runId, o.rulesVersion)}), a as (
       insert into release_items (item_id, added_seq, kind, run_id, model, prompt_version, content_sha256, content)
       select ri.item_id, ${o.seq}, ri.kind, ${o.runId}, ri.model, ri.prompt_version, ri.content_sha256, ri.content
-      from run_items ri
+      from ri
       where not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null)
       order by ri.item_id
       returning item_id, content_sha256

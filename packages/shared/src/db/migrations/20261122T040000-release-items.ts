@@ -46,9 +46,6 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create unique index release_items_head on release_items (item_id) where removed_seq is null`.execute(
     db,
   );
-  await sql`create index release_items_head_run on release_items (run_id) where removed_seq is null`.execute(
-    db,
-  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
