@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 
+export { holdSlot, type LiveOllama, resolveLiveOllama } from './live-ollama.ts';
 export { type LastSummary, type SpawnedStage, spawnStage } from './spawn.ts';
 
 /**
