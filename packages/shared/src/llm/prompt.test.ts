@@ -69,7 +69,10 @@ describe('schemas and cache keys', () => {
   ])("%s only uses bounds Ollama's grammar enforces", (_name, schema) => {
     const problems: string[] = [];
     const walk = (node: unknown, at: string): void => {
-      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${at}[${i}]`));
+      if (Array.isArray(node)) {
+        for (const [i, n] of node.entries()) walk(n, `${at}[${i}]`);
+        return;
+      }
       if (typeof node !== 'object' || node === null) return;
       const n = node as Record<string, unknown>;
       if (n.type === 'number' && !('enum' in n) && !('const' in n))
