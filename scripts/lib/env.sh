@@ -17,6 +17,9 @@ MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
 # layer is proven on more than MinIO. Also built from its Go module.
 VGW_MODULE="github.com/versity/versitygw/cmd/versitygw"
 VGW_VERSION="v1.8.0"
+# The real Ollama server for the LLM integration tests, built for CPU from its Go module (scripts/build-ollama).
+OLLAMA_MODULE="github.com/ollama/ollama"
+OLLAMA_VERSION="v0.17.4"
 
 PRONIELTS_TOOLS="${PRONIELTS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/pronielts/tools}"
 export PRONIELTS_TOOLS
@@ -25,8 +28,9 @@ NODE_HOME="$PRONIELTS_TOOLS/node-v$NODE_VERSION"
 PNPM_HOME_DIR="$PRONIELTS_TOOLS/pnpm-v$PNPM_VERSION"
 MINIO_BIN="$PRONIELTS_TOOLS/minio-$MINIO_VERSION/minio"
 VGW_BIN="$PRONIELTS_TOOLS/versitygw-$VGW_VERSION/versitygw"
+OLLAMA_BIN="$PRONIELTS_TOOLS/ollama-$OLLAMA_VERSION/ollama"
 PY_VENV="$PRONIELTS_ROOT/.venv"
-export MINIO_BIN
+export MINIO_BIN OLLAMA_BIN
 
 node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 

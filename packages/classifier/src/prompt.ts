@@ -3,7 +3,7 @@ import type { SegmentToClassify } from '@pronielts/shared/db';
 import { DATA_RULES, dataBlock, type StructuredRequest } from '@pronielts/shared/llm';
 
 /** Bump when the prompt or the schema changes: it is part of the cache key and of each row. */
-export const PROMPT_VERSION = 'classify-v1';
+export const PROMPT_VERSION = 'classify-v2'; // v2: band and confidence are enumerated values
 
 const SYSTEM = [
   'You are an experienced IELTS Speaking examiner who labels transcript segments for a practice-content team.',
@@ -13,7 +13,7 @@ const SYSTEM = [
   'the band the speaker would likely get on the IELTS 0–9 scale in steps of 0.5, judged from the language in the text (lexical resource, grammatical range, coherence), and the matching CEFR level',
   `(${CEFR_LEVELS.join(', ')});`,
   `up to four pronunciation features a learner should practise for this text (from: ${PRONUNCIATION_FOCUS.join(', ')});`,
-  'a confidence between 0 and 1, and a one-sentence rationale (under 300 characters).',
+  'a confidence from 0 to 1 in steps of 0.1, and a one-sentence rationale (under 300 characters).',
   'The transcript comes from automatic speech recognition and may contain errors; do not penalise obvious recognition mistakes.',
   DATA_RULES,
 ].join(' ');

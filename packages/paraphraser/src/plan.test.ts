@@ -34,9 +34,9 @@ describe('generation plan', () => {
       e,
     );
     expect(tasks.map((t) => t.key)).toEqual([
-      'model_answer:paraphrase-v1:s1',
+      'model_answer:paraphrase-v2:s1',
       'drill:drills-v1:s1',
-      'model_answer:paraphrase-v1:s2',
+      'model_answer:paraphrase-v2:s2',
       'cue_card:cuecard-v1:run-1/family',
       'follow_up:followup-v1:run-1/family',
       'cue_card:cuecard-v1:run-1/work',

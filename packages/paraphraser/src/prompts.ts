@@ -7,11 +7,11 @@ import {
 } from '@pronielts/shared/contracts';
 import type { ClassifiedSegment } from '@pronielts/shared/db';
 import { DATA_RULES, dataBlock, type StructuredRequest } from '@pronielts/shared/llm';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** Prompt versions: part of each cache key and each stored item; bump when a prompt or schema changes. */
 export const PROMPT_VERSIONS = {
-  model_answer: 'paraphrase-v1',
+  model_answer: 'paraphrase-v2', // v2: the schema admits only the requested bands, one answer each
   drill: 'drills-v1',
   cue_card: 'cuecard-v1',
   follow_up: 'followup-v1',
@@ -19,11 +19,26 @@ export const PROMPT_VERSIONS = {
 
 const TEACHER = 'You are an IELTS Speaking teacher who writes practice material for learners.';
 
+/**
+ * ModelAnswersOutput narrowed to one request: `target_band` may only be one of the requested bands and
+ * there are exactly as many answers as bands. Sent as `format`, Ollama's grammar then cannot produce an
+ * answer for a band nobody asked for (a JSON Schema tuple would also force the order, but llama.cpp's
+ * grammar converter reads zod's `prefixItems` + `items: false` as "no items allowed").
+ */
+export function modelAnswersSchema(bands: readonly number[]) {
+  const answer = ModelAnswersOutput.shape.answers.element;
+  return ModelAnswersOutput.extend({
+    answers: z
+      .array(answer.extend({ target_band: z.literal(bands as [number, ...number[]]) }))
+      .length(bands.length),
+  });
+}
+
 export function modelAnswersRequest(
   seg: ClassifiedSegment,
   bands: number[],
   opts: { numPredict: number; temperature: number },
-): StructuredRequest<typeof ModelAnswersOutput> {
+): StructuredRequest<ReturnType<typeof modelAnswersSchema>> {
   const data = {
     question: seg.previous_text,
     answer: seg.text,
@@ -41,7 +56,7 @@ export function modelAnswersRequest(
     ].join(' '),
     user: `Write model answers for bands ${bands.join(', ')}.\n${dataBlock(data)}`,
     cacheInput: { ...data, bands },
-    schema: ModelAnswersOutput,
+    schema: modelAnswersSchema(bands),
     temperature: opts.temperature,
     numPredict: opts.numPredict,
   };

@@ -58,7 +58,7 @@ export function planTasks(
       continue;
     }
     if (seg.kind !== 'candidate_answer') continue;
-    const bands = env.PARAPHRASE_TARGET_BANDS;
+    const bands: number[] = [...env.PARAPHRASE_TARGET_BANDS];
     const maKey = taskKey('model_answer', seg.segment_id);
     tasks.push({
       key: maKey,

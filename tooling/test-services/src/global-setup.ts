@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { IMAGES } from './images.ts';
-import { describeServices, loopbackServices, type TestServices } from './index.ts';
+import { describeServices, loopbackServices, ollamaFrom, type TestServices } from './index.ts';
 
 /**
  * Vitest globalSetup for *.int.test.ts: resolves the real services once per test run and provides them
@@ -79,6 +79,8 @@ async function startContainers(): Promise<{ services: TestServices; teardown: ()
         description: `${IMAGES.moto} (testcontainers)`,
       },
     ],
+    // No Ollama container: there are no model weights to give it. A loopback Ollama still counts.
+    ...ollamaFrom(process.env),
   };
   return {
     services,

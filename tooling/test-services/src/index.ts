@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 
+export { holdSlot, type LiveOllama, resolveLiveOllama } from './live-ollama.ts';
 export { type LastSummary, type SpawnedStage, spawnStage } from './spawn.ts';
 
 /**
@@ -11,6 +12,8 @@ export { type LastSummary, type SpawnedStage, spawnStage } from './spawn.ts';
  *  - "containers": testcontainers started them (a Docker engine is reachable);
  *  - "loopback": scripts/services started them on 127.0.0.1 (PostgreSQL from Debian, MinIO built from
  *    its Go module, moto from PyPI), and exported PRONIELTS_TEST_* or wrote them to its env file.
+ * Optionally a real Ollama (built from its Go module by scripts/build-ollama) serving a tiny random-weight
+ * model (scripts/make-tiny-model): present only when scripts/services could build and start it.
  */
 
 export type S3ServerName = 'minio' | 'versitygw' | 'moto';
@@ -35,6 +38,17 @@ export interface S3Endpoint {
   description: string;
 }
 
+/** A real Ollama server for the LLM integration tests. */
+export interface OllamaEndpoint {
+  /** Base URL, e.g. http://127.0.0.1:59434 (what a stage's OLLAMA_HOST gets). */
+  host: string;
+  /** The model that exists on it (the tiny random-weight one). */
+  model: string;
+  /** Its OLLAMA_NUM_PARALLEL: generations it runs at once. */
+  numParallel: number;
+  description: string;
+}
+
 export interface TestServices {
   mode: 'containers' | 'loopback';
   pg: { url: string; description: string; binDir?: string };
@@ -42,6 +56,8 @@ export interface TestServices {
   s3: S3Endpoint[];
   /** MinIO binary, for tests that start and kill their own server (loopback mode). */
   minioBin?: string;
+  /** A real Ollama with a tiny random-weight model; absent when scripts/services could not run one. */
+  ollama?: OllamaEndpoint;
 }
 
 declare module 'vitest' {
@@ -97,6 +113,22 @@ export function loopbackServices(env: NodeJS.ProcessEnv = process.env): TestServ
     },
     s3,
     ...(vars.PRONIELTS_TEST_MINIO_BIN ? { minioBin: vars.PRONIELTS_TEST_MINIO_BIN } : {}),
+    ...ollamaFrom(vars),
+  };
+}
+
+/** The Ollama entry from PRONIELTS_TEST_OLLAMA_* (scripts/services' env file or the environment). */
+export function ollamaFrom(vars: Record<string, string | undefined>): { ollama?: OllamaEndpoint } {
+  const host = vars.PRONIELTS_TEST_OLLAMA_HOST;
+  const model = vars.PRONIELTS_TEST_OLLAMA_MODEL;
+  if (!host || !model) return {};
+  return {
+    ollama: {
+      host,
+      model,
+      numParallel: Number(vars.PRONIELTS_TEST_OLLAMA_NUM_PARALLEL ?? 1),
+      description: vars.PRONIELTS_TEST_OLLAMA_DESC ?? `Ollama at ${host}, model ${model}`,
+    },
   };
 }
 
@@ -105,6 +137,7 @@ export function describeServices(s: TestServices): string {
     `test services (${s.mode}):`,
     `  postgres: ${s.pg.description}`,
     ...s.s3.map((e, i) => `  s3${i === 0 ? ' (primary)' : ''}: ${e.description}`),
+    `  ollama: ${s.ollama?.description ?? 'none (the live LLM suites skip)'}`,
   ].join('\n');
 }
 

@@ -66,8 +66,21 @@ export const PRONUNCIATION_FOCUS = [
 ] as const;
 
 /** 0 to 9 in steps of 0.5. */
-export const Band = z.number().min(0).max(9).multipleOf(0.5);
+export const BAND_VALUES = [
+  0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5, 7, 7.5, 8, 8.5, 9,
+] as const;
+/**
+ * A band, as an enumeration rather than a bounded number: the JSON Schema sent to Ollama then lists the
+ * 19 values, and its grammar can only produce one of them. Ollama's grammar (llama.cpp's
+ * json-schema-to-grammar) ignores `minimum`/`maximum`/`multipleOf` on numbers, so a bounded number let a
+ * model answer 6.3 or 8712 (seen with the tiny test model, docs/decisions/0012-real-ollama-in-tests.md).
+ */
+export const Band = z.literal(BAND_VALUES);
 export type Band = z.infer<typeof Band>;
+
+/** A model's confidence, 0 to 1 in steps of 0.1: enumerated for the same reason as Band. */
+export const CONFIDENCE_VALUES = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1] as const;
+export const Confidence = z.literal(CONFIDENCE_VALUES);
 
 export const CEFR_FOR_BAND = (band: number): (typeof CEFR_LEVELS)[number] =>
   band >= 8.5 ? 'C2' : band >= 7 ? 'C1' : band >= 5.5 ? 'B2' : band >= 4 ? 'B1' : band >= 3 ? 'A2' : 'A1';
@@ -80,7 +93,7 @@ export const ClassificationOutput = z.object({
   band: Band,
   cefr: z.enum(CEFR_LEVELS),
   pronunciation_focus: z.array(z.enum(PRONUNCIATION_FOCUS)).max(4),
-  confidence: z.number().min(0).max(1),
+  confidence: Confidence,
   rationale: z.string().min(1).max(300),
   suspicious_instructions: z.boolean(),
 });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ClassificationOutput } from '../contracts/ielts.ts';
+import {
+  ClassificationOutput,
+  CueCardOutput,
+  DrillsOutput,
+  FollowUpsOutput,
+  ModelAnswersOutput,
+} from '../contracts/ielts.ts';
 import { cacheKey } from './client.ts';
 import { dataBlock, jsonSchemaOf, looksLikeInjection } from './prompt.ts';
 
@@ -48,6 +54,40 @@ describe('schemas and cache keys', () => {
     expect(jsonSchemaOf(z.object({ a: z.string().max(3) }))).toMatchObject({
       properties: { a: { maxLength: 3 } },
     });
+  });
+
+  // Found against the real Ollama 0.17.4 (docs/decisions/0012-real-ollama-in-tests.md): its grammar
+  // (llama.cpp json-schema-to-grammar) ignores minimum/maximum/multipleOf on numbers, refuses repetition
+  // counts above 2,000 (and the runner then crashes), and reads `prefixItems` + `items: false` as "no
+  // items". So the LLM output schemas use none of these.
+  it.each([
+    ['ClassificationOutput', ClassificationOutput],
+    ['ModelAnswersOutput', ModelAnswersOutput],
+    ['DrillsOutput', DrillsOutput],
+    ['CueCardOutput', CueCardOutput],
+    ['FollowUpsOutput', FollowUpsOutput],
+  ])("%s only uses bounds Ollama's grammar enforces", (_name, schema) => {
+    const problems: string[] = [];
+    const walk = (node: unknown, at: string): void => {
+      if (Array.isArray(node)) {
+        for (const [i, n] of node.entries()) walk(n, `${at}[${i}]`);
+        return;
+      }
+      if (typeof node !== 'object' || node === null) return;
+      const n = node as Record<string, unknown>;
+      if (n.type === 'number' && !('enum' in n) && !('const' in n))
+        problems.push(`${at}: unenumerated number`);
+      for (const k of ['maxLength', 'minLength', 'maxItems', 'minItems']) {
+        if (typeof n[k] === 'number' && (n[k] as number) > 2000) problems.push(`${at}.${k} > 2000`);
+      }
+      if (n.type === 'string' && typeof n.maxLength !== 'number' && !('enum' in n))
+        problems.push(`${at}: unbounded string`);
+      if (n.type === 'array' && typeof n.maxItems !== 'number') problems.push(`${at}: unbounded array`);
+      if ('prefixItems' in n) problems.push(`${at}: prefixItems`);
+      for (const [k, v] of Object.entries(n)) walk(v, `${at}.${k}`);
+    };
+    walk(jsonSchemaOf(schema), '$');
+    expect(problems).toEqual([]);
   });
 
   it('keys the cache by model, prompt version and input', () => {

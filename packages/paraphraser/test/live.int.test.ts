@@ -1,0 +1,144 @@
+import path from 'node:path';
+import { CueCardOutput, DrillsOutput, FollowUpsOutput } from '@pronielts/shared/contracts';
+import { type Db, saveClassification } from '@pronielts/shared/db';
+import { openMigratedPostgres, seedTranscript } from '@pronielts/shared/testing';
+import { createTestDatabase, resolveLiveOllama, spawnStage } from '@pronielts/test-services';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { modelAnswersSchema } from '../src/prompts.ts';
+
+// The paraphraser/generator against a real Ollama server: the one scripts/services starts (Ollama built
+// from its Go module, serving a tiny random-weight model) or a developer's at OLLAMA_HOST with LLM_MODEL.
+// The tiny model writes noise, but through Ollama's grammar every answer must fit the schemas: that is
+// what is checked here, with each stored item re-validated. Scripted failures (invalid JSON, 500s, resets)
+// stay with the protocol test server (paraphrase.int.test.ts).
+
+const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
+const services = inject('services');
+const target = await resolveLiveOllama(services);
+const live = target.live;
+process.stderr.write(
+  live ? `paraphraser live suite: ${live.title}\n` : `paraphraser live suite skipped: ${target.why}\n`,
+);
+const HOST = live?.host ?? '';
+const MODEL = live?.model ?? '';
+
+describe.skipIf(!live)(`paraphraser / generator against a real Ollama — ${live?.title ?? target.why}`, () => {
+  let db: Db;
+  let drop: () => Promise<void>;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    const t = await createTestDatabase(services);
+    drop = t.drop;
+    db = await openMigratedPostgres(t.url, 2);
+    env = { DATABASE_URL: t.url, OLLAMA_HOST: HOST, LLM_MODEL: MODEL };
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await drop?.();
+  });
+
+  /** A classified examiner question and candidate answer (the classifier's output contract). */
+  async function seedClassified(runId: string): Promise<string[]> {
+    const segs = [
+      { text: 'What do you do?', kind: 'examiner_question', focus: [] as string[] },
+      {
+        text: 'I am nurse, it is good job. I think it is very rewarding.',
+        kind: 'candidate_answer',
+        focus: ['th_sounds', 'word_stress'],
+      },
+    ];
+    const ids = await seedTranscript(
+      db,
+      runId,
+      segs.map((s) => ({ text: s.text })),
+    );
+    for (const [i, s] of segs.entries()) {
+      await saveClassification(db, {
+        id: `cl_${String(i).padStart(2, '0')}${(ids[i] ?? '').slice(3, 33)}`,
+        segmentId: ids[i] ?? '',
+        status: 'ok',
+        part: '1',
+        kind: s.kind,
+        topic: 'work',
+        band: 5,
+        cefr: 'B1',
+        focus: s.focus,
+        confidence: 0.8,
+        rationale: 'seed',
+        suspicious: false,
+        model: MODEL,
+        promptVersion: 'classify-v2',
+      });
+    }
+    return ids;
+  }
+
+  it('writes schema-valid model answers for the requested bands, drills, a cue card and follow-ups; a re-run makes zero calls', async () => {
+    const [, answerId] = await seedClassified('lp-1');
+    const p = spawnStage(CLI, ['--run-id', 'lp-1'], { ...env, PARAPHRASE_TARGET_BANDS: '6,7,8' });
+    expect(await p.exit, p.lines.slice(-3).join('\n')).toBe(0);
+    // 4 tasks: model answers and drills for the answer, a cue card and follow-ups for the topic.
+    expect(p.summary()).toMatchObject({
+      counts: {
+        in: 4,
+        out: live?.tiny ? 4 : expect.any(Number),
+        rejected: live?.tiny ? 0 : expect.any(Number),
+      },
+    });
+    const items = await db.selectFrom('generated_items').selectAll().where('run_id', '=', 'lp-1').execute();
+    const byKind = (k: string) => items.filter((i) => i.kind === k);
+    for (const i of items) expect(i.model).toBe(MODEL);
+
+    const answers = byKind('model_answer');
+    expect(answers.length).toBeGreaterThanOrEqual(1);
+    const answerSchema = modelAnswersSchema([6, 7, 8]).shape.answers.element;
+    for (const a of answers) {
+      const { source_text, source_band, question, ...answer } = a.payload as Record<string, unknown>;
+      expect(answerSchema.safeParse(answer).error?.issues ?? []).toEqual([]);
+      expect([6, 7, 8]).toContain(Number(a.target_band));
+      expect(a.source_segment_id).toBe(answerId);
+      expect({ source_text, source_band, question }).toEqual({
+        source_text: 'I am nurse, it is good job. I think it is very rewarding.',
+        source_band: 5,
+        question: 'What do you do?',
+      });
+    }
+    expect(new Set(answers.map((a) => Number(a.target_band))).size).toBe(answers.length);
+    for (const d of byKind('drill')) {
+      expect(DrillsOutput.shape.drills.element.safeParse(d.payload).error?.issues ?? []).toEqual([]);
+    }
+    const cards = byKind('cue_card');
+    const followUps = byKind('follow_up');
+    if (live?.tiny) {
+      expect(byKind('drill').length).toBeGreaterThanOrEqual(1);
+      expect([cards.length, followUps.length]).toEqual([1, 1]);
+    }
+    for (const c of cards) {
+      const { topic, ...card } = c.payload as Record<string, unknown>;
+      expect(topic).toBe('work');
+      expect(CueCardOutput.safeParse(card).error?.issues ?? []).toEqual([]);
+    }
+    for (const f of followUps) {
+      const { topic: _topic, ...qs } = f.payload as Record<string, unknown>;
+      expect(FollowUpsOutput.safeParse(qs).error?.issues ?? []).toEqual([]);
+    }
+
+    const again = spawnStage(CLI, ['--run-id', 'lp-1'], env);
+    expect(await again.exit).toBe(0);
+    expect(again.summary()).toMatchObject({ counts: { out: 0, skipped: 4 }, llmCalls: 0 });
+  });
+
+  it('exits 75 naming the host and both models when neither exists on the server', async () => {
+    await seedClassified('lp-2');
+    const p = spawnStage(CLI, ['--run-id', 'lp-2'], {
+      ...env,
+      LLM_MODEL: 'no-such-model:1b',
+      LLM_FALLBACK_MODEL: 'nor-this:1b',
+    });
+    expect(await p.exit).toBe(75);
+    const message = p.summary().error?.message ?? '';
+    expect(message).toContain(HOST);
+    expect(message).toContain('no-such-model:1b');
+    expect(message).toContain('nor-this:1b');
+  });
+});
