@@ -105,7 +105,7 @@ export async function exportRelease(
     log.info({ release_id: staged.id }, 'release already complete: nothing to do');
     return {
       counts: { in: staged.n, out: 0, rejected: 0, skipped: staged.n },
-      extra: { ...base, diff: row.diff, counts: row.counts },
+      extra: { ...base, diff: row.diff, releaseCounts: row.counts },
     };
   }
 
@@ -152,7 +152,7 @@ export async function exportRelease(
   log.info({ release_id: staged.id, items: staged.n, diff: row.diff }, 'release published');
   return {
     counts: { in: staged.n, out: staged.n, rejected: 0, skipped: 0 },
-    extra: { ...base, diff: row.diff, counts: row.counts, resumed: !staged.created },
+    extra: { ...base, diff: row.diff, releaseCounts: row.counts, resumed: !staged.created },
   };
 }
 
