@@ -31,7 +31,9 @@ export interface RunnerOptions {
  */
 export async function runPipeline(args: RunArgs, opts: RunnerOptions = {}): Promise<number> {
   const rawEnv = opts.rawEnv ?? process.env;
-  const useTty = !args.plain && Boolean(process.stdout.isTTY) && rawEnv.CI !== 'true';
+  // Live bars only on a real terminal with room for them; CI logs and pipes get plain lines.
+  const useTty =
+    !args.plain && Boolean(process.stdout.isTTY) && (process.stdout.columns ?? 0) >= 60 && !rawEnv.CI;
   const view = opts.view ?? (useTty ? ttyView() : plainView());
   const started = Date.now();
 
