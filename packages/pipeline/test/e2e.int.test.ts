@@ -61,168 +61,177 @@ function summaries(dataDir: string, runId: string): Record<string, Summary> {
   return Object.fromEntries(STAGES.map((s) => [s, xcom(dataDir, runId, s)]));
 }
 
-describe.skipIf(!WHISPER_CLI)('pnpm pipeline run on the embedded defaults (PGlite + folder store)', () => {
-  let env: Record<string, string>;
-  let dataDir: string;
-  let runId: string;
-  let releaseId: string;
+// Each run spawns six or seven Node processes on a shared 2-core machine: generous per-test budget.
+describe.skipIf(!WHISPER_CLI)(
+  'pnpm pipeline run on the embedded defaults (PGlite + folder store)',
+  { timeout: 180_000 },
+  () => {
+    let env: Record<string, string>;
+    let dataDir: string;
+    let runId: string;
+    let releaseId: string;
 
-  beforeAll(() => {
-    dataDir = path.join(dir, 'embedded', 'data');
-    env = {
-      PRONIELTS_DATA_DIR: dataDir,
-      OLLAMA_HOST: ollama.url,
-      ...whisperEnv(path.join(dir, 'embedded', 'models'), 'tiny.en'),
-      WHISPER_DOWNLOAD_BASE: models.url,
-      ...scratch(path.join(dir, 'embedded')),
-    };
-  });
-
-  it('downloads the missing whisper model with progress, runs every stage and publishes a release', async () => {
-    const r = await runRunner(['run', SAMPLE], env);
-    expect(r.code, r.out).toBe(0);
-    // The model came over HTTP, with progress lines, into the model dir.
-    expect(models.requests).toEqual(['/ggml-tiny.en.bin']);
-    expect(r.out).toMatch(/downloading whisper model ggml-tiny\.en\.bin: \[#+-*\] \d+%/);
-    expect(fs.statSync(path.join(dir, 'embedded', 'models', 'ggml-tiny.en.bin')).size).toBe(
-      fs.statSync(path.join(dir, 'host', 'ggml-tiny.en.bin')).size,
-    );
-    // Plain lines off a TTY: no escape codes.
-    expect(r.out).not.toContain(String.fromCharCode(27));
-    runId = /run (local-[0-9a-f]{12})/.exec(r.out)?.[1] ?? '';
-    expect(runId).not.toBe('');
-
-    const s = summaries(dataDir, runId);
-    expect(s.ingest?.counts).toEqual({ in: 1, out: 1, rejected: 0, skipped: 0 });
-    expect(s.transcribe?.counts.out).toBe(1);
-    expect(s.classify?.counts.out).toBeGreaterThan(0);
-    expect(s.paraphrase?.counts.out).toBeGreaterThan(0);
-    expect(s.validate?.counts.in).toBeGreaterThan(0);
-    releaseId = String(s.export?.releaseId);
-    expect(releaseId).toMatch(/^rel_/);
-
-    // The release exists in the folder store, manifest last, and the report names it and its place.
-    const store = createObjectStore(storageConfigFrom(sharedEnv.parse({ PRONIELTS_DATA_DIR: dataDir })));
-    const manifest = await readManifest(store, 'processed', `releases/${releaseId}`);
-    expect(manifest?.meta).toMatchObject({ releaseId });
-    const reportFile = path.join(dataDir, 'reports', `${runId}.html`);
-    expect(r.out).toContain(`report: ${reportFile}`);
-    const report = readReport(reportFile);
-    expect(report.release?.id).toBe(releaseId);
-    expect(report.release?.location).toBe(
-      `${path.join(dataDir, 'objects', 'pronielts-processed', 'releases', releaseId)}/`,
-    );
-    // The terminal table has a row per stage and the release line.
-    for (const stage of STAGES) expect(r.out).toMatch(new RegExp(`^${stage} +ok `, 'm'));
-    expect(r.out).toContain(`release ${releaseId}`);
-
-    await checkReportInBrowser(browser, reportFile, {
-      runId,
-      releaseId,
-      summaries: s,
-      screenshot: 'report-embedded.png',
+    beforeAll(() => {
+      dataDir = path.join(dir, 'embedded', 'data');
+      env = {
+        PRONIELTS_DATA_DIR: dataDir,
+        OLLAMA_HOST: ollama.url,
+        ...whisperEnv(path.join(dir, 'embedded', 'models'), 'tiny.en'),
+        WHISPER_DOWNLOAD_BASE: models.url,
+        ...scratch(path.join(dir, 'embedded')),
+      };
     });
-  });
 
-  it('a second run of the same command does no work and says so', async () => {
-    const calls = ollama.chatCalls().length;
-    const r = await runRunner(['run', SAMPLE], env);
-    expect(r.code, r.out).toBe(0);
-    expect(r.out).toContain(`nothing to do: run ${runId} was already complete`);
-    expect(r.out).not.toContain('downloading whisper model');
-    expect(models.requests).toHaveLength(1);
-    const s = summaries(dataDir, runId);
-    for (const stage of STAGES) expect(s[stage]?.counts.out, stage).toBe(0);
-    expect(s.export?.releaseId).toBe(releaseId);
-    expect(ollama.chatCalls().length).toBe(calls);
-    expect(readReport(path.join(dataDir, 'reports', `${runId}.html`)).noWork).toBe(true);
-  });
+    it('downloads the missing whisper model with progress, runs every stage and publishes a release', async () => {
+      const r = await runRunner(['run', SAMPLE], env);
+      expect(r.code, r.out).toBe(0);
+      // The model came over HTTP, with progress lines, into the model dir.
+      expect(models.requests).toEqual(['/ggml-tiny.en.bin']);
+      expect(r.out).toMatch(/downloading whisper model ggml-tiny\.en\.bin: \[#+-*\] \d+%/);
+      expect(fs.statSync(path.join(dir, 'embedded', 'models', 'ggml-tiny.en.bin')).size).toBe(
+        fs.statSync(path.join(dir, 'host', 'ggml-tiny.en.bin')).size,
+      );
+      // Plain lines off a TTY: no escape codes.
+      expect(r.out).not.toContain(String.fromCharCode(27));
+      runId = /run (local-[0-9a-f]{12})/.exec(r.out)?.[1] ?? '';
+      expect(runId).not.toBe('');
 
-  it('--only runs one stage and checks only what that stage needs (no Ollama for validate)', async () => {
-    const r = await runRunner(['run', '--only', 'validate', '--run-id', runId], {
-      ...env,
-      OLLAMA_HOST: 'http://127.0.0.1:9', // would fail the Ollama precondition if it were checked
-    });
-    expect(r.code, r.out).toBe(0);
-    expect(r.out).toContain('stages validate ·');
-    expect(r.out).not.toMatch(/ollama/i);
-    expect(r.out).toMatch(/^pipeline: validate: started$/m);
-    expect(r.out).not.toMatch(/^pipeline: (ingest|transcribe|classify|paraphrase|export): started$/m);
-  });
-});
+      const s = summaries(dataDir, runId);
+      expect(s.ingest?.counts).toEqual({ in: 1, out: 1, rejected: 0, skipped: 0 });
+      expect(s.transcribe?.counts.out).toBe(1);
+      expect(s.classify?.counts.out).toBeGreaterThan(0);
+      expect(s.paraphrase?.counts.out).toBeGreaterThan(0);
+      expect(s.validate?.counts.in).toBeGreaterThan(0);
+      releaseId = String(s.export?.releaseId);
+      expect(releaseId).toMatch(/^rel_/);
 
-describe.skipIf(!WHISPER_CLI)('pnpm pipeline run on real services (PostgreSQL + S3)', () => {
-  const s3 = services.s3[0];
-  let env: Record<string, string>;
-  let dataDir: string;
-  let dropDb: () => Promise<void>;
-  let dbUrl: string;
+      // The release exists in the folder store, manifest last, and the report names it and its place.
+      const store = createObjectStore(storageConfigFrom(sharedEnv.parse({ PRONIELTS_DATA_DIR: dataDir })));
+      const manifest = await readManifest(store, 'processed', `releases/${releaseId}`);
+      expect(manifest?.meta).toMatchObject({ releaseId });
+      const reportFile = path.join(dataDir, 'reports', `${runId}.html`);
+      expect(r.out).toContain(`report: ${reportFile}`);
+      const report = readReport(reportFile);
+      expect(report.release?.id).toBe(releaseId);
+      expect(report.release?.location).toBe(
+        `${path.join(dataDir, 'objects', 'pronielts-processed', 'releases', releaseId)}/`,
+      );
+      // The terminal table has a row per stage and the release line.
+      for (const stage of STAGES) expect(r.out).toMatch(new RegExp(`^${stage} +ok `, 'm'));
+      expect(r.out).toContain(`release ${releaseId}`);
 
-  beforeAll(async () => {
-    if (!s3) throw new Error('no S3 server');
-    const modelDir = path.join(dir, 'services', 'models');
-    await writeTinyWhisperModel(path.join(modelDir, 'ggml-tiny-random.bin'));
-    const t = await createTestDatabase(services);
-    dropDb = t.drop;
-    dbUrl = t.url;
-    dataDir = path.join(dir, 'services', 'data');
-    env = {
-      ...s3Env(s3),
-      DATABASE_URL: dbUrl,
-      PRONIELTS_DATA_DIR: dataDir,
-      OLLAMA_HOST: ollama.url,
-      ...whisperEnv(modelDir, 'tiny-random'),
-      ...scratch(path.join(dir, 'services')),
-    };
-  });
-  afterAll(async () => {
-    await dropDb?.();
-  });
-
-  it('migrates the empty database, runs every stage and publishes a release to S3 and PostgreSQL', async () => {
-    const r = await runRunner(['run', SAMPLE, '--run-id', 'Services Run 1'], env);
-    expect(r.code, r.out).toBe(0);
-    expect(r.out).toContain('run services-run-1 ·');
-    expect(r.out).toContain('objects S3 at');
-    expect(r.out).toMatch(/^pipeline: migrate: started$/m);
-    expect(r.out).not.toContain(env.MINIO_SECRET_KEY as string);
-    expect(r.out).not.toContain(dbUrl);
-    const s = summaries(dataDir, 'services-run-1');
-    const releaseId = String(s.export?.releaseId);
-    expect(releaseId).toMatch(/^rel_/);
-
-    const store = createObjectStore(storageConfigFrom(sharedEnv.parse(env)));
-    try {
-      expect((await readManifest(store, 'processed', `releases/${releaseId}`))?.meta).toMatchObject({
+      await checkReportInBrowser(browser, reportFile, {
+        runId,
         releaseId,
+        summaries: s,
+        screenshot: 'report-embedded.png',
       });
-    } finally {
-      await store.close();
-    }
-    const client = new pg.Client({ connectionString: dbUrl });
-    await client.connect();
-    try {
-      const rows = await client.query('select status, item_count from exports where id = $1', [releaseId]);
-      expect(rows.rows).toEqual([{ status: 'complete', item_count: s.export?.counts.in }]);
-    } finally {
-      await client.end();
-    }
-    const reportFile = path.join(dataDir, 'reports', 'services-run-1.html');
-    expect(readReport(reportFile).release?.location).toMatch(
-      new RegExp(`^s3://${env.MINIO_BUCKET_PREFIX}pronielts-processed/releases/${releaseId}/ on http://`),
-    );
-    await checkReportInBrowser(browser, reportFile, {
-      runId: 'services-run-1',
-      releaseId,
-      summaries: s,
-      screenshot: 'report-services.png',
     });
 
-    const again = await runRunner(['run', SAMPLE, '--run-id', 'Services Run 1'], env);
-    expect(again.code, again.out).toBe(0);
-    expect(again.out).toContain('nothing to do: run services-run-1 was already complete');
-    const s2 = summaries(dataDir, 'services-run-1');
-    for (const stage of STAGES) expect(s2[stage]?.counts.out, stage).toBe(0);
-    expect(s2.export?.releaseId).toBe(releaseId);
-  });
-});
+    it('a second run of the same command does no work and says so', async () => {
+      const calls = ollama.chatCalls().length;
+      const r = await runRunner(['run', SAMPLE], env);
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toContain(`nothing to do: run ${runId} was already complete`);
+      expect(r.out).not.toContain('downloading whisper model');
+      expect(models.requests).toHaveLength(1);
+      const s = summaries(dataDir, runId);
+      for (const stage of STAGES) expect(s[stage]?.counts.out, stage).toBe(0);
+      expect(s.export?.releaseId).toBe(releaseId);
+      expect(ollama.chatCalls().length).toBe(calls);
+      expect(readReport(path.join(dataDir, 'reports', `${runId}.html`)).noWork).toBe(true);
+    });
+
+    it('--only runs one stage and checks only what that stage needs (no Ollama for validate)', async () => {
+      const r = await runRunner(['run', '--only', 'validate', '--run-id', runId], {
+        ...env,
+        OLLAMA_HOST: 'http://127.0.0.1:9', // would fail the Ollama precondition if it were checked
+      });
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toContain('stages validate ·');
+      expect(r.out).not.toMatch(/ollama/i);
+      expect(r.out).toMatch(/^pipeline: validate: started$/m);
+      expect(r.out).not.toMatch(/^pipeline: (ingest|transcribe|classify|paraphrase|export): started$/m);
+    });
+  },
+);
+
+describe.skipIf(!WHISPER_CLI)(
+  'pnpm pipeline run on real services (PostgreSQL + S3)',
+  { timeout: 240_000 },
+  () => {
+    const s3 = services.s3[0];
+    let env: Record<string, string>;
+    let dataDir: string;
+    let dropDb: () => Promise<void>;
+    let dbUrl: string;
+
+    beforeAll(async () => {
+      if (!s3) throw new Error('no S3 server');
+      const modelDir = path.join(dir, 'services', 'models');
+      await writeTinyWhisperModel(path.join(modelDir, 'ggml-tiny-random.bin'));
+      const t = await createTestDatabase(services);
+      dropDb = t.drop;
+      dbUrl = t.url;
+      dataDir = path.join(dir, 'services', 'data');
+      env = {
+        ...s3Env(s3),
+        DATABASE_URL: dbUrl,
+        PRONIELTS_DATA_DIR: dataDir,
+        OLLAMA_HOST: ollama.url,
+        ...whisperEnv(modelDir, 'tiny-random'),
+        ...scratch(path.join(dir, 'services')),
+      };
+    });
+    afterAll(async () => {
+      await dropDb?.();
+    });
+
+    it('migrates the empty database, runs every stage and publishes a release to S3 and PostgreSQL', async () => {
+      const r = await runRunner(['run', SAMPLE, '--run-id', 'Services Run 1'], env);
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toContain('run services-run-1 ·');
+      expect(r.out).toContain('objects S3 at');
+      expect(r.out).toMatch(/^pipeline: migrate: started$/m);
+      expect(r.out).not.toContain(env.MINIO_SECRET_KEY as string);
+      expect(r.out).not.toContain(dbUrl);
+      const s = summaries(dataDir, 'services-run-1');
+      const releaseId = String(s.export?.releaseId);
+      expect(releaseId).toMatch(/^rel_/);
+
+      const store = createObjectStore(storageConfigFrom(sharedEnv.parse(env)));
+      try {
+        expect((await readManifest(store, 'processed', `releases/${releaseId}`))?.meta).toMatchObject({
+          releaseId,
+        });
+      } finally {
+        await store.close();
+      }
+      const client = new pg.Client({ connectionString: dbUrl });
+      await client.connect();
+      try {
+        const rows = await client.query('select status, item_count from exports where id = $1', [releaseId]);
+        expect(rows.rows).toEqual([{ status: 'complete', item_count: s.export?.counts.in }]);
+      } finally {
+        await client.end();
+      }
+      const reportFile = path.join(dataDir, 'reports', 'services-run-1.html');
+      expect(readReport(reportFile).release?.location).toMatch(
+        new RegExp(`^s3://${env.MINIO_BUCKET_PREFIX}pronielts-processed/releases/${releaseId}/ on http://`),
+      );
+      await checkReportInBrowser(browser, reportFile, {
+        runId: 'services-run-1',
+        releaseId,
+        summaries: s,
+        screenshot: 'report-services.png',
+      });
+
+      const again = await runRunner(['run', SAMPLE, '--run-id', 'Services Run 1'], env);
+      expect(again.code, again.out).toBe(0);
+      expect(again.out).toContain('nothing to do: run services-run-1 was already complete');
+      const s2 = summaries(dataDir, 'services-run-1');
+      for (const stage of STAGES) expect(s2[stage]?.counts.out, stage).toBe(0);
+      expect(s2.export?.releaseId).toBe(releaseId);
+    });
+  },
+);
