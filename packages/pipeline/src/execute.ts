@@ -47,6 +47,8 @@ export interface ExecuteOptions {
   runDir: string;
   signal?: AbortSignal;
   onProgress?: (e: ProgressEvent) => void;
+  /** Items known before the stage says (the ingest sources); its 'work planned' line wins. */
+  planned?: { items: number; todo: number };
 }
 
 function noteOf(line: Record<string, unknown>): string | undefined {
@@ -82,7 +84,8 @@ export async function executeStage(o: ExecuteOptions): Promise<StageOutcome> {
 
   const tail: string[] = [];
   let last: Record<string, unknown> | undefined;
-  const progress: ProgressEvent = { done: 0 };
+  const progress: ProgressEvent = { done: 0, ...(o.planned ? { planned: o.planned } : {}) };
+  if (o.planned) o.onProgress?.({ ...progress });
   const onLine = (raw: string) => {
     log.write(`${raw}\n`);
     tail.push(raw);
@@ -135,10 +138,13 @@ export async function executeStage(o: ExecuteOptions): Promise<StageOutcome> {
   return { name: o.spec.name, exitCode, wallMs: Date.now() - started, summary, logFile, tail };
 }
 
-/** New work: any item produced, or any LLM call made. A re-run of a finished run has none. */
+/**
+ * New work: an item produced or rejected in this process, or an LLM call. Stages count items finished
+ * earlier as skipped, so a re-run of a finished run has none.
+ */
 export function didWork(s: StageSummary | null): boolean {
   if (!s) return true;
-  const out = s.counts?.out ?? 0;
+  const done = (s.counts?.out ?? 0) + (s.counts?.rejected ?? 0);
   const llmCalls = typeof s.llmCalls === 'number' ? s.llmCalls : 0;
-  return out > 0 || llmCalls > 0;
+  return done > 0 || llmCalls > 0;
 }

@@ -124,6 +124,7 @@ export async function runPipeline(args: RunArgs, opts: RunnerOptions = {}): Prom
         cwd: process.cwd(),
         runDir,
         onProgress: progress,
+        ...(step.spec.name === 'ingest' ? { planned: { items: sources.length, todo: sources.length } } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       }),
     );

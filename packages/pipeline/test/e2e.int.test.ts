@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { speech } from '@pronielts/media-fixtures';
 import { type OllamaTestServer, startOllamaTestServer } from '@pronielts/ollama-test-server';
 import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
 import { createObjectStore, readManifest } from '@pronielts/shared/storage';
@@ -9,7 +11,7 @@ import { writeTinyWhisperModel } from '@pronielts/whisper-fixtures';
 import pg from 'pg';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { fileServer, readReport, runRunner, SAMPLE, STAGES, type Summary, xcom } from './helpers.ts';
+import { fileServer, RUNNER, readReport, runRunner, SAMPLE, STAGES, type Summary, xcom } from './helpers.ts';
 import { checkReportInBrowser, launchChromium } from './report-browser.ts';
 
 // The whole pipeline through the runner: real stage CLIs (child processes), real ffmpeg, real whisper.cpp
@@ -152,6 +154,58 @@ describe.skipIf(!WHISPER_CLI)(
       expect(r.out).not.toMatch(/ollama/i);
       expect(r.out).toMatch(/^pipeline: validate: started$/m);
       expect(r.out).not.toMatch(/^pipeline: (ingest|transcribe|classify|paraphrase|export): started$/m);
+    });
+
+    it('on a terminal: live listr2 progress instead of plain lines (under a pseudo-terminal)', async () => {
+      // util-linux `script` gives the runner a real pty; 120 columns so the live view is chosen.
+      const cmd = `stty cols 120 rows 40; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(RUNNER)} run --only validate --run-id ${runId}`;
+      const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm-256color', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code, out).toBe(0);
+      expect(out).toContain(`${String.fromCharCode(27)}[`); // the live renderer redraws with escape codes
+      expect(out).toMatch(/validate +in \d+ · out 0 · rejected 0 · skipped \d+/); // the task's final title
+      expect(out).not.toContain('pipeline: validate: started'); // not the plain view
+    });
+
+    it('a failing stage stops the run with its exit code, its error and its log, and the report says so', async () => {
+      ollama.setDefault({ kind: 'status', status: 500, error: 'llama runner process has terminated' });
+      try {
+        // New speech, so there are segments nobody classified yet (the sample's are done and cached).
+        const wav = await speech(
+          path.join(dir, 'embedded', 'new-answer.wav'),
+          'Do you enjoy cooking? Yes, I cook dinner for my family most evenings.',
+        );
+        const r = await runRunner(['run', wav, '--run-id', 'fail-1'], { ...env, LLM_RETRIES: '0' });
+        expect(r.code, r.out).toBe(75);
+        expect(r.out).toMatch(
+          /pipeline: classify failed \(exit 75\) after [\d.]+ s: Ollama at .*llama runner process has terminated/,
+        );
+        const log = path.join(dataDir, 'runs', 'fail-1', 'logs', 'classify.log');
+        expect(r.out).toContain(`pipeline: full log: ${log}`);
+        expect(fs.readFileSync(log, 'utf8')).toContain('"msg":"stage failed"');
+        expect(r.out).not.toMatch(/^pipeline: (paraphrase|validate|export): started$/m);
+        expect(r.out).not.toContain('nothing to do');
+        const report = readReport(path.join(dataDir, 'reports', 'fail-1.html'));
+        expect(report.failure).toMatch(/^classify failed \(exit 75\)/);
+        expect(report.stages.map((s) => [s.name, s.exitCode])).toEqual([
+          ['ingest', 0],
+          ['transcribe', 0],
+          ['classify', 75],
+          ['paraphrase', null],
+          ['validate', null],
+          ['export', null],
+        ]);
+        expect(report.release).toBeNull();
+      } finally {
+        ollama.setDefault({ kind: 'auto' });
+      }
     });
   },
 );

@@ -97,6 +97,20 @@ export async function collectReport(
     .execute();
   const release = exportsRows.find((e) => e.run_ids.includes(runId)) ?? null;
 
+  // The run's own items in the release (a release is cumulative: it also holds other runs' items).
+  const inRelease =
+    release && validatedIds.length
+      ? Number(
+          (
+            await db
+              .selectFrom('export_items')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .where('export_id', '=', release.id)
+              .where('item_id', 'in', validatedIds)
+              .executeTakeFirst()
+          )?.n ?? 0,
+        )
+      : 0;
   const approved = validations.filter((v) => v.status === 'approved').length;
   const totals: Record<string, Omit<StageRow, 'name' | 'exitCode' | 'wallMs' | 'durationMs' | 'thisTime'>> = {
     ingest: {
@@ -137,7 +151,7 @@ export async function collectReport(
     },
     export: {
       in: approved,
-      out: release ? release.item_count : 0,
+      out: inRelease,
       rejected: 0,
       reasons: {},
     },

@@ -118,6 +118,7 @@ describe('progress text and no-work detection', () => {
     expect(didWork({ counts: { in: 2, out: 0, skipped: 2 } })).toBe(false);
     expect(didWork({ counts: { in: 2, out: 1 } })).toBe(true);
     expect(didWork({ counts: { in: 2, out: 0, rejected: 2 }, llmCalls: 4 })).toBe(true);
+    expect(didWork({ counts: { in: 4, out: 0, rejected: 2, skipped: 2 } })).toBe(true); // validated anew
     expect(didWork(null)).toBe(true);
   });
 });
