@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { speech } from '@pronielts/media-fixtures';
-import { type OllamaTestServer, startOllamaTestServer } from '@pronielts/ollama-test-server';
+import { type OllamaTestServer, slow, startOllamaTestServer } from '@pronielts/ollama-test-server';
 import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
 import { createObjectStore, readManifest } from '@pronielts/shared/storage';
-import { createTestDatabase, s3Env } from '@pronielts/test-services';
+import { createTestDatabase, s3Env, spawnStage } from '@pronielts/test-services';
 import { writeTinyWhisperModel } from '@pronielts/whisper-fixtures';
 import pg from 'pg';
 import type { Browser } from 'playwright-core';
@@ -74,6 +74,7 @@ describe.skipIf(!WHISPER_CLI)(
     let releaseId: string;
 
     beforeAll(() => {
+      fs.mkdirSync(path.join(dir, 'embedded'), { recursive: true });
       dataDir = path.join(dir, 'embedded', 'data');
       env = {
         PRONIELTS_DATA_DIR: dataDir,
@@ -203,6 +204,29 @@ describe.skipIf(!WHISPER_CLI)(
           ['export', null],
         ]);
         expect(report.release).toBeNull();
+      } finally {
+        ollama.setDefault({ kind: 'auto' });
+      }
+    });
+
+    it('SIGTERM stops the running stage as a pod is stopped: exit 75, nothing after it runs', async () => {
+      // Slow answers keep classify busy long enough to be interrupted mid-stage.
+      ollama.setDefault(slow(30_000, { kind: 'auto' }));
+      try {
+        const wav = await speech(
+          path.join(dir, 'embedded', 'interrupted.wav'),
+          'What kind of music do you like? I mostly listen to jazz when I study.',
+        );
+        const p = spawnStage(RUNNER, ['run', wav, '--run-id', 'stop-1'], env);
+        await p.waitForLine((l) => String(l.raw ?? '').startsWith('pipeline: classify: ['));
+        p.child.kill('SIGTERM');
+        const code = await p.exit;
+        const out = p.lines.join('\n');
+        expect(code, out).toBe(75);
+        expect(out).toMatch(/pipeline: classify failed \(exit 75\)/);
+        expect(out).not.toMatch(/^pipeline: paraphrase: started$/m);
+        const log = fs.readFileSync(path.join(dataDir, 'runs', 'stop-1', 'logs', 'classify.log'), 'utf8');
+        expect(log).toContain('"signal":"SIGTERM"');
       } finally {
         ollama.setDefault({ kind: 'auto' });
       }
