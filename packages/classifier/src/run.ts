@@ -18,6 +18,8 @@ export async function classify(ctx: StageContext<{ runId: string }, Env>): Promi
   const total = await countRunSegments(db, ctx.runId);
   const todo = await listSegmentsToClassify(db, ctx.runId, PROMPT_VERSION);
   const skipped = total - todo.length;
+  // The runner's progress bar reads this line (items and how many are still to do).
+  log.info({ items: total, todo: todo.length }, 'work planned');
   if (todo.length === 0) {
     return {
       counts: { in: total, out: 0, rejected: 0, skipped },

@@ -170,6 +170,8 @@ export async function paraphrase(ctx: StageContext<{ runId: string }, Env>): Pro
   const finished = await finishedTaskKeys(db, ctx.runId);
   const todo = tasks.filter((t) => !finished.has(t.key));
   const base = { in: tasks.length, skipped: tasks.length - todo.length };
+  // The runner's progress bar reads this line (items and how many are still to do).
+  log.info({ items: tasks.length, todo: todo.length }, 'work planned');
   if (todo.length === 0) {
     return { counts: { ...base, out: 0, rejected: 0 }, extra: { items: 0, skippedSuspicious, llmCalls: 0 } };
   }

@@ -88,6 +88,8 @@ export async function transcribe(ctx: StageContext<TranscribeInputShape, Env>): 
       wav: path.join(workDir, `${MediaId.parse(id)}.wav`),
     });
   }
+  // The runner's progress bar reads this line (items and how many are still to do).
+  log.info({ items: unique.length, todo: todo.length }, 'work planned');
   const result = (out: number, rejected: number): StageResult => ({
     counts: { in: unique.length, out, rejected, skipped },
     rejections,

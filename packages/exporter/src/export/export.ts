@@ -140,7 +140,7 @@ export async function exportRelease(ctx: Ctx): Promise<StageResult> {
     log.info({ release_id: row.id, seq: row.seq }, 'the run is already released: nothing to do');
     return {
       counts: { in: row.item_count, out: 0, rejected: 0, skipped: row.item_count },
-      extra: { ...base, items: row.item_count, diff: row.diff, counts: row.counts },
+      extra: { ...base, items: row.item_count, diff: row.diff, releaseCounts: row.counts },
     };
   }
   await publishRelease(ctx, row, version);
@@ -148,7 +148,7 @@ export async function exportRelease(ctx: Ctx): Promise<StageResult> {
   log.info({ release_id: row.id, items: row.item_count, diff: row.diff }, 'release published');
   return {
     counts: { in: row.item_count, out: row.item_count, rejected: 0, skipped: 0 },
-    extra: { ...base, items: row.item_count, diff: row.diff, counts: row.counts, resumed: false },
+    extra: { ...base, items: row.item_count, diff: row.diff, releaseCounts: row.counts, resumed: false },
   };
 }
 

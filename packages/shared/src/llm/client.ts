@@ -86,6 +86,62 @@ export function cacheKey(model: string, promptVersion: string, input: unknown): 
     .digest('hex');
 }
 
+export interface OllamaProbe {
+  serverVersion: string;
+  /** The model that will answer: the primary, or the fallback when the primary is missing. */
+  model: string;
+  usedFallback: boolean;
+}
+
+/**
+ * Asks Ollama for its version, then for the primary model and, if it is missing, the fallback. Throws a
+ * retryable StageError (exit 75) naming the host when the server is unreachable or has neither model.
+ * The LLM stages call it through openLlm; the pipeline runner calls it as a precondition.
+ */
+export async function probeOllama(
+  cfg: Pick<LlmConfig, 'host' | 'primary' | 'fallback'>,
+  opts: { client?: () => Ollama; timeoutMs?: number } = {},
+): Promise<OllamaProbe> {
+  const { Ollama } = await import('ollama');
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const client =
+    opts.client ??
+    (() =>
+      new Ollama({
+        host: cfg.host,
+        fetch: (input, init) =>
+          fetch(input, {
+            ...init,
+            signal: AbortSignal.any(
+              [init?.signal, AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => !!s),
+            ),
+          }),
+      }));
+  const models = `${cfg.primary}, fallback ${cfg.fallback}`;
+  let serverVersion: string;
+  try {
+    serverVersion = (await client().version()).version;
+  } catch (err) {
+    throw unavailable(cfg.host, models, `unreachable (${(err as Error).message})`, err);
+  }
+  const exists = async (model: string): Promise<boolean> => {
+    try {
+      await client().show({ model });
+      return true;
+    } catch (err) {
+      if ((err as { status_code?: number }).status_code === 404) return false;
+      throw unavailable(cfg.host, models, `model lookup failed (${(err as Error).message})`, err);
+    }
+  };
+  if (await exists(cfg.primary)) return { serverVersion, model: cfg.primary, usedFallback: false };
+  if (await exists(cfg.fallback)) return { serverVersion, model: cfg.fallback, usedFallback: true };
+  throw unavailable(
+    cfg.host,
+    models,
+    `neither ${cfg.primary} nor ${cfg.fallback} is available (ollama pull ${cfg.primary})`,
+  );
+}
+
 /** Connects, picks the model (primary, else fallback) and returns the client. Exit 75 if neither exists. */
 export async function openLlm(
   cfg: LlmConfig,
@@ -107,36 +163,14 @@ export async function openLlm(
         }),
     });
 
-  let serverVersion: string;
-  try {
-    serverVersion = (await client(10_000).version()).version;
-  } catch (err) {
-    throw unavailable(cfg.host, models, `unreachable (${(err as Error).message})`, err);
-  }
-  const exists = async (model: string): Promise<boolean> => {
-    try {
-      await client(10_000).show({ model });
-      return true;
-    } catch (err) {
-      if ((err as { status_code?: number }).status_code === 404) return false;
-      throw unavailable(cfg.host, models, `model lookup failed (${(err as Error).message})`, err);
-    }
-  };
-  let model = cfg.primary;
-  if (!(await exists(cfg.primary))) {
-    if (!(await exists(cfg.fallback))) {
-      throw unavailable(
-        cfg.host,
-        models,
-        `neither ${cfg.primary} nor ${cfg.fallback} is available (ollama pull ${cfg.primary})`,
-      );
-    }
+  const probe = await probeOllama(cfg, { client: () => client(10_000) });
+  if (probe.usedFallback) {
     deps.log.warn(
       { primary: cfg.primary, fallback: cfg.fallback },
       'primary model missing: using the fallback',
     );
-    model = cfg.fallback;
   }
+  const { model, serverVersion } = probe;
   deps.log.info({ host: cfg.host, model, ollama_version: serverVersion }, 'LLM ready');
 
   const limit = pLimit(cfg.concurrency);

@@ -2,7 +2,9 @@ export {
   cacheKey,
   type Llm,
   type LlmConfig,
+  type OllamaProbe,
   openLlm,
+  probeOllama,
   type StructuredRequest,
   type StructuredResult,
 } from './client.ts';

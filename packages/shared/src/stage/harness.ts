@@ -298,7 +298,9 @@ export async function runStage<I, E extends SharedEnv>(
         signal: ac.signal,
       });
       const interrupted = ac.signal.aborted;
+      // Stage-specific fields first: they can add to the summary but never replace its common fields.
       const summary: StageSummary & Record<string, unknown> = {
+        ...result.extra,
         stage: def.name,
         runId,
         status: interrupted ? 'interrupted' : 'ok',
@@ -306,7 +308,6 @@ export async function runStage<I, E extends SharedEnv>(
         durationMs: Date.now() - started,
         counts: result.counts,
         rejections: result.rejections ?? {},
-        ...result.extra,
       };
       await finishStageRun(db, stageRunId, {
         status: interrupted ? 'interrupted' : 'succeeded',

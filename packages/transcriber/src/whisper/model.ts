@@ -54,6 +54,8 @@ export interface EnsureModelOptions {
   downloadBase: string;
   log: Logger;
   signal?: AbortSignal;
+  /** Called as bytes arrive (total is 0 when the server sends no length): the runner's progress bar. */
+  onProgress?: (got: number, total: number) => void;
 }
 
 /**
@@ -91,6 +93,7 @@ export async function ensureModel(o: EnsureModelOptions): Promise<string> {
     const body = Readable.fromWeb(res.body as never);
     body.on('data', (c: Buffer) => {
       got += c.length;
+      o.onProgress?.(got, total);
       if (total && got / total >= nextReport) {
         o.log.info({ model: o.model, percent: Math.floor((got / total) * 100) }, 'downloading whisper model');
         nextReport += 0.1;

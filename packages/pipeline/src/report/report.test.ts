@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { didWork } from '../execute.ts';
+import { bar, downloadText, progressText } from '../progress/format.ts';
+import { barChart } from './charts.ts';
+import type { ReportData } from './data.ts';
+import { renderHtml, timestamp } from './html.ts';
+import { renderTable } from './table.ts';
+
+const data = (over: Partial<ReportData> = {}): ReportData => ({
+  runId: 'r1',
+  generatedAt: '2026-01-01T00:00:00.000Z',
+  totalMs: 12_345,
+  noWork: false,
+  db: 'embedded PGlite',
+  storage: 'folder:/d/objects',
+  stages: [
+    {
+      name: 'ingest',
+      exitCode: 0,
+      wallMs: 1500,
+      durationMs: 1200,
+      in: 3,
+      out: 2,
+      rejected: 1,
+      reasons: { too_short: 1 },
+      thisTime: { out: 2, skipped: 0, newWork: true },
+    },
+    {
+      name: 'transcribe',
+      exitCode: 75,
+      wallMs: 900,
+      durationMs: null,
+      in: 2,
+      out: 0,
+      rejected: 0,
+      reasons: {},
+      thisTime: null,
+    },
+  ],
+  transcript: {
+    mediaId: 'ab'.repeat(32),
+    source: '/s/<script>.ogg',
+    model: 'base.en',
+    status: 'ok',
+    durationMs: 20_000,
+    segments: [{ startMs: 61_250, endMs: 65_900, turn: 'answer', text: 'I live in <b>Lisbon</b> & love it' }],
+    totalSegments: 1,
+  },
+  distributions: {
+    part: { '1': 3, '3': 1 },
+    topic: { work: 1, hometown: 3 },
+    band: { '6.5': 1, '10': 2, '5': 1 },
+  },
+  samples: [],
+  release: {
+    id: 'rel_1',
+    location: '/d/objects/pronielts-processed/releases/rel_1/',
+    manifestKey: null,
+    itemCount: 4,
+    counts: { drill: 4 },
+  },
+  failure: 'transcribe failed (exit 75)',
+  ...over,
+});
+
+describe('HTML report', () => {
+  it('escapes every text from the data (a transcript is untrusted input)', () => {
+    const html = renderHtml(data());
+    expect(html).toContain('I live in &lt;b&gt;Lisbon&lt;/b&gt; &amp; love it');
+    expect(html).toContain('/s/&lt;script&gt;.ogg');
+    expect(html).not.toContain('<script');
+  });
+  it('is self-contained: no external URL, no script', () => {
+    const html = renderHtml(data());
+    expect(html.match(/(?:src|href)=/g)).toBeNull();
+    expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+  });
+  it('shows timestamps as mm:ss.d, the failure, and the release location', () => {
+    expect(timestamp(61_250)).toBe('01:01.2');
+    const html = renderHtml(data());
+    expect(html).toContain('01:01.2 – 01:05.9');
+    expect(html).toContain('transcribe failed (exit 75)');
+    expect(html).toContain('/d/objects/pronielts-processed/releases/rel_1/');
+    expect(html).toContain('<span class="bad">exit 75</span>');
+  });
+  it('charts: one bar per value, widths in proportion, bands in numeric order', () => {
+    const svg = barChart('Band', { '6.5': 1, '10': 2, '5': 1 }, { id: 'band', numeric: true });
+    expect([...svg.matchAll(/data-label="([^"]+)"/g)].map((m) => m[1])).toEqual(['5', '6.5', '10']);
+    const widths = [...svg.matchAll(/<rect [^>]*width="(\d+)"/g)].map((m) => Number(m[1]));
+    expect(widths).toEqual([130, 130, 260]);
+    expect(barChart('Topic', {}, { id: 'topic' })).toContain('no classified segments');
+  });
+});
+
+describe('terminal table', () => {
+  it('aligns a row per stage with counts, reasons and the release line', () => {
+    const lines = renderTable(data()).split('\n');
+    expect(lines[0]).toMatch(/^stage +status +time +in +out +rejected +reasons$/);
+    expect(lines[2]).toMatch(/^ingest +ok +1\.5s +3 +2 +1 +too_short×1$/);
+    expect(lines[3]).toMatch(/^transcribe +exit 75 +0\.9s +2 +0 +0 +-$/);
+    expect(lines.at(-1)).toBe('release rel_1 (4 items) at /d/objects/pronielts-processed/releases/rel_1/');
+  });
+});
+
+describe('progress text and no-work detection', () => {
+  it('bars and download progress', () => {
+    expect(bar(0.5, 10)).toBe('[#####-----]');
+    expect(bar(2, 4)).toBe('[####]');
+    expect(downloadText(512 * 1024, 1024 * 1024)).toBe('[##########----------] 50% 0.5 MB of 1.0 MB');
+    expect(progressText({ done: 1, planned: { items: 4, todo: 2 } })).toBe(
+      '[##########----------] 1/2 items',
+    );
+    expect(progressText({ done: 0, planned: { items: 4, todo: 0 } })).toBe(
+      'nothing to do: all 4 item(s) done before',
+    );
+  });
+  it('a stage did work when it produced items or called the LLM; skipping everything is none', () => {
+    expect(didWork({ counts: { in: 2, out: 0, skipped: 2 } })).toBe(false);
+    expect(didWork({ counts: { in: 2, out: 1 } })).toBe(true);
+    expect(didWork({ counts: { in: 2, out: 0, rejected: 2 }, llmCalls: 4 })).toBe(true);
+    expect(didWork({ counts: { in: 4, out: 0, rejected: 2, skipped: 2 } })).toBe(true); // validated anew
+    expect(didWork(null)).toBe(true);
+  });
+});

@@ -1,0 +1,3 @@
+import { intConfig } from '@pronielts/vitest-config';
+
+export default intConfig();
