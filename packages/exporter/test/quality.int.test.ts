@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Db } from '@pronielts/shared/db';
 import { openMigratedPostgres } from '@pronielts/shared/testing';
 import { createTestDatabase, spawnStage } from '@pronielts/test-services';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
