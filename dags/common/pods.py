@@ -43,16 +43,19 @@ MAX_RETRY_DELAY = timedelta(minutes=15)
 
 
 def require_image_tag(tag: object) -> str:
-    """Jinja filter for the image tag: explicit and immutable-looking, never empty and never ``latest``."""
+    """Jinja filter for the image tag: explicit and immutable-looking, never empty and never ``latest``.
+
+    A bad tag is configuration, not a transient fault: AirflowFailException fails the task without retries.
+    """
     value = "" if tag is None else str(tag).strip()
     if not value:
-        raise ValueError(
+        raise AirflowFailException(
             f"no stage image tag: set the Airflow Variable {IMAGE_TAG_VARIABLE} or the DAG param image_tag"
         )
     if value == "latest":
-        raise ValueError("stage image tag 'latest' is refused: pin a version (a git sha or a release tag)")
+        raise AirflowFailException("stage image tag 'latest' is refused: pin a version (a git sha or a release tag)")
     if not _TAG_RE.match(value):
-        raise ValueError(f"stage image tag {value!r} is not a valid OCI tag")
+        raise AirflowFailException(f"stage image tag {value!r} is not a valid OCI tag")
     return value
 
 
@@ -195,5 +198,5 @@ def stage_pod(
     **overrides: Any,
 ) -> StagePodOperator:
     """A StagePodOperator for one stage; ``overrides`` replace operator settings (e.g. ``retries``)."""
-    kwargs = stage_pod_kwargs(stage_name, task_id=task_id, arguments=arguments, env_overrides=env_overrides)
+    kwargs = stage_pod_kwargs(stage_name, task_id=task_id, arguments=arguments or [], env_overrides=env_overrides)
     return StagePodOperator(**{**kwargs, **overrides})

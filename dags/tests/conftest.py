@@ -73,29 +73,41 @@ def airflow_db() -> Path:
 PodRunner = Callable[[Any, Any, dict], Any]
 
 
-@pytest.fixture
-def run_dag(airflow_db: Path, dagbag, monkeypatch) -> Callable[..., tuple[Any, list[dict]]]:
+def dag_runner(dagbag, monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[Any, list[dict]]]:
     """Runs one DAG run with Airflow's own dag.test() loop: real param validation, template rendering,
     dependency order, dynamic mapping and XCom. Only the last step of each pod task is replaced: instead of
     sending the pod to a cluster, ``pod_runner(operator, pod, context)`` gets the pod the provider built
     (``build_pod_request_obj``) and its return value becomes the task's XCom, as return.json would."""
     from common.pods import StagePodOperator
 
+    records: list[dict] = []
+    runner: dict[str, PodRunner] = {}
+
+    def execute(self: StagePodOperator, context: Any) -> Any:
+        self.name = self._set_name(self.name)
+        pod = self.build_pod_request_obj(context, dry_run=True)
+        ti = context["ti"]
+        record = {"task_id": self.task_id, "map_index": ti.map_index, "run_id": context["run_id"], "pod": pod}
+        records.append(record)
+        record["result"] = runner["fn"](self, pod, context)
+        return record["result"] if self.do_xcom_push else None
+
+    monkeypatch.setattr(StagePodOperator, "execute", execute)
+
     def run(dag_id: str, conf: dict, pod_runner: PodRunner) -> tuple[Any, list[dict]]:
-        records: list[dict] = []
+        records.clear()
+        runner["fn"] = pod_runner
+        # A freshly parsed DAG per run, as every task process in a deployment has: the task runner renders
+        # templates into the task objects in place, so a second in-process run would see the first's values.
+        from airflow.dag_processing.dagbag import BundleDagBag
 
-        def execute(self: StagePodOperator, context: Any) -> Any:
-            self.name = self._set_name(self.name)
-            pod = self.build_pod_request_obj(context, dry_run=True)
-            ti = context["ti"]
-            record = {"task_id": self.task_id, "map_index": ti.map_index, "pod": pod, "operator": self}
-            records.append(record)
-            record["result"] = pod_runner(self, pod, context)
-            return record["result"] if self.do_xcom_push else None
-
-        monkeypatch.setattr(StagePodOperator, "execute", execute)
-        dag = dagbag.dags[dag_id]
-        dagrun = dag.test(run_conf=conf)
-        return dagrun, records
+        fresh = BundleDagBag(dag_folder=DAGS_DIR, bundle_path=DAGS_DIR, bundle_name="dags-folder")
+        dagrun = fresh.dags[dag_id].test(run_conf=conf)
+        return dagrun, list(records)
 
     return run
+
+
+@pytest.fixture
+def run_dag(airflow_db: Path, dagbag, monkeypatch) -> Callable[..., tuple[Any, list[dict]]]:
+    return dag_runner(dagbag, monkeypatch)
