@@ -3,11 +3,12 @@ import { migrateCli } from '@pronielts/shared/db';
 import { main } from '@pronielts/shared/stage';
 import { PHASES } from './stage.ts';
 
-const USAGE = `Usage: pronielts-exporter <validate|export> --run-id <id> [options]
+const USAGE = `Usage: pronielts-exporter <validate|export|quality-check> --run-id <id> [options]
        pronielts-exporter migrate [latest|status|down]
 
   validate   run the quality rules over the run's items (approved / rejected with reasons)
   export     publish the approved items as a versioned release
+  quality-check  data-quality checks (completeness, freshness, anomalies); exit 3 when one fails
   migrate    apply the automation-DB migrations (the DAG's migrate task; same as pronielts-migrate)
 
 Run 'pronielts-exporter <phase> --help' for the options and environment of a phase.
@@ -18,6 +19,8 @@ if (phase === 'validate') {
   await main(PHASES.validate, rest);
 } else if (phase === 'export') {
   await main(PHASES.export, rest);
+} else if (phase === 'quality-check') {
+  await main(PHASES['quality-check'], rest);
 } else if (phase === 'migrate') {
   process.exit(await migrateCli(rest));
 } else if (phase === undefined || phase === '--help' || phase === '-h') {

@@ -20,7 +20,8 @@ describe('exporter phases', () => {
 
 describe('pronielts-exporter CLI', () => {
   it.each([
-    [['--help'], 0, 'Usage: pronielts-exporter <validate|export>'],
+    [['--help'], 0, 'Usage: pronielts-exporter <validate|export|quality-check>'],
+    [['quality-check', '--help'], 0, 'QUALITY_MAX_RELEASE_AGE_HOURS'],
     [['export', '--help'], 0, 'Usage: pronielts-exporter export --run-id <id>'],
     [['publish'], 2, 'unknown phase'],
   ])('%j exits %i', (args, code, text) => {

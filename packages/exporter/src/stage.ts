@@ -4,6 +4,7 @@ import type { StageDefinition } from '@pronielts/shared/stage';
 import type { z } from 'zod';
 import { ENV_HELP, type Env, env } from './env.ts';
 import { exportRelease } from './export/export.ts';
+import { qualityStage } from './quality/quality.stage.ts';
 import { validate } from './validate/validate.ts';
 
 export const validateStage: StageDefinition<z.output<typeof ValidateInput>, Env> = {
@@ -40,4 +41,8 @@ export const exportStage: StageDefinition<z.output<typeof ExportInput>, Env> = {
   run: (ctx) => exportRelease(ctx),
 };
 
-export const PHASES = { validate: validateStage, export: exportStage } as const;
+export const PHASES = {
+  validate: validateStage,
+  export: exportStage,
+  'quality-check': qualityStage,
+} as const;

@@ -12,6 +12,7 @@ describe('exit codes', () => {
     [new StageError('interrupted', 'x'), EXIT.unavailable],
     [new StageError('not_implemented', 'x'), EXIT.bug],
     [new StageError('integrity', 'x'), EXIT.bug],
+    [new StageError('check_failed', 'x'), EXIT.checkFailed],
     [errno('ECONNREFUSED'), EXIT.unavailable],
     [new AggregateError([errno('ECONNREFUSED'), errno('ECONNREFUSED')]), EXIT.unavailable],
     [new Error('wrapped', { cause: errno('ECONNRESET') }), EXIT.unavailable],

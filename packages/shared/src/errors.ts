@@ -2,9 +2,11 @@
  * Stage errors and the one place that maps failures to the exit codes of the stage contract:
  *   0 done · 2 the stage's own input is invalid (retrying cannot help)
  *   75 a dependency is unavailable (EX_TEMPFAIL: retry later) · 1 a bug
+ *   3 a data-quality check ran and found a problem (`pronielts-exporter quality-check`): the data is
+ *     wrong, not the stage or its input, and retrying in a minute cannot fix it
  */
 
-export const EXIT = { ok: 0, bug: 1, invalidInput: 2, unavailable: 75 } as const;
+export const EXIT = { ok: 0, bug: 1, invalidInput: 2, checkFailed: 3, unavailable: 75 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export type StageErrorCode =
@@ -16,6 +18,7 @@ export type StageErrorCode =
   | 'interrupted'
   | 'not_implemented'
   | 'integrity'
+  | 'check_failed'
   | 'internal';
 
 const RETRYABLE: Record<StageErrorCode, boolean> = {
@@ -27,6 +30,7 @@ const RETRYABLE: Record<StageErrorCode, boolean> = {
   interrupted: true,
   not_implemented: false,
   integrity: false,
+  check_failed: false,
   internal: false,
 };
 
@@ -96,6 +100,7 @@ export function isConnectionError(err: unknown, depth = 0): boolean {
 export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof StageError) {
     if (err.retryable) return EXIT.unavailable;
+    if (err.code === 'check_failed') return EXIT.checkFailed;
     return err.code === 'config_invalid' || err.code === 'input_invalid' ? EXIT.invalidInput : EXIT.bug;
   }
   return isConnectionError(err) ? EXIT.unavailable : EXIT.bug;

@@ -1,0 +1,1 @@
+"""Shared building blocks of the PronIELTS DAGs: the stage catalog and the stage pod factory."""

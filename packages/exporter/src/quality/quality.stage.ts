@@ -1,0 +1,20 @@
+import { parseInput, RunId } from '@pronielts/shared/contracts';
+import type { StageDefinition } from '@pronielts/shared/stage';
+import { z } from 'zod';
+import { qualityCheck } from './quality.ts';
+import { QUALITY_ENV_HELP, type QualityEnv, qualityEnv } from './quality.env.ts';
+
+const QualityInput = z.object({ runId: RunId });
+
+export const qualityStage: StageDefinition<z.output<typeof QualityInput>, QualityEnv> = {
+  name: 'quality',
+  bin: 'pronielts-exporter quality-check',
+  description:
+    'Data-quality checks over the automation DB: completeness (media stuck without a transcript), freshness ' +
+    '(age of the newest release) and anomalies (rejection-rate spikes). Exit 3 with one line per failed check.',
+  options: {},
+  env: qualityEnv,
+  envHelp: QUALITY_ENV_HELP,
+  input: ({ runId }) => parseInput(QualityInput, { runId }),
+  run: (ctx) => qualityCheck(ctx),
+};
