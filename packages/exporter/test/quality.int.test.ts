@@ -59,6 +59,7 @@ describe('pronielts-exporter quality-check', () => {
       .insertInto('exports')
       .values({
         id: 'rel-old',
+        seq: 1,
         status: 'complete',
         run_ids: '[]',
         completed_at: hoursAgo(72),
