@@ -10,8 +10,8 @@ import { entrypoints, readDockerfile, STAGE_IMAGES } from '../src/dockerfile.ts'
 
 /**
  * No Docker engine runs here, so this replays each Dockerfile's build steps on the host (turbo prune
- * --docker, a frozen offline install of the pruned manifests, the sources, the build, pnpm deploy --prod
- * --legacy) and runs the result with the image's own ENTRYPOINT, /app mapped to the deploy folder and tini
+ * --docker, a frozen offline install of the pruned manifests, the sources, the build, pnpm deploy --offline
+ * --prod --legacy) and runs the result with the image's own ENTRYPOINT, /app mapped to the deploy folder and tini
  * left out. That proves the file layout the image ships: the CLI, its dependencies and the workspace
  * packages resolve from the deploy output alone.
  */
@@ -28,6 +28,9 @@ const run = (cmd: string, args: string[], cwd: string) =>
     cwd,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Synchronous: a hung step would block the worker past vitest's own timeouts, so it gets its own.
+    timeout: 180_000,
+    killSignal: 'SIGKILL',
     env: { ...process.env, CI: 'true', TURBO_TELEMETRY_DISABLED: '1' },
   });
 
@@ -43,7 +46,8 @@ function buildLikeTheImage(pkg: string): string {
   run('pnpm', ['install', '--frozen-lockfile', '--offline', '--reporter=silent'], ws);
   fs.cpSync(path.join(out, 'full'), ws, { recursive: true });
   run('pnpm', ['turbo', 'run', 'build', `--filter=@pronielts/${pkg}...`, '--output-logs=errors-only'], ws);
-  run('pnpm', ['deploy', '--prod', '--legacy', '--filter', `@pronielts/${pkg}`, app], ws);
+  // --offline: the store is filled by the install above; without it pnpm re-resolves against the registry.
+  run('pnpm', ['deploy', '--offline', '--prod', '--legacy', '--filter', `@pronielts/${pkg}`, app], ws);
   // Only the deploy output goes into the image: drop the workspace so nothing can resolve from it.
   fs.rmSync(ws, { recursive: true, force: true });
   fs.rmSync(out, { recursive: true, force: true });

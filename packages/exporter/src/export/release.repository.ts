@@ -28,15 +28,17 @@ const GENERATED_LINE = (g: string) =>
       'target_band', ${g}.target_band, 'source_segment_id', ${g}.source_segment_id,
       'model', ${g}.model, 'prompt_version', ${g}.prompt_version) || ${g}.payload)`);
 
-/** The run's approved items as release versions: generated items by id, segments with a snapshot. */
-const RUN_ITEMS = (runId: string, rulesVersion: string) => sql`
+/** The run's approved generated items (immutable: a version is the item id itself). */
+const RUN_GENERATED = (runId: string, rulesVersion: string) => sql`
   select g.id as item_id, g.kind, g.model, g.prompt_version, null::text as content_sha256, null::jsonb as content
   from generated_items g
   join validations v on v.item_id = g.id and v.rules_version = ${rulesVersion} and v.status = 'approved'
-  where g.run_id = ${runId}
-  union all
-  select s.item_id, 'segment', s.model, s.prompt_version,
-         encode(sha256(convert_to(s.content::text, 'UTF8')), 'hex'), s.content
+  where g.run_id = ${runId}`;
+
+/** The run's approved segments, each with a content snapshot and its sha256 (classifications change). */
+const RUN_SEGMENTS = (runId: string, rulesVersion: string) => sql`
+  select s.item_id, 'segment' as kind, s.model, s.prompt_version,
+         encode(sha256(convert_to(s.content::text, 'UTF8')), 'hex') as content_sha256, s.content
   from (
     select c.id as item_id, c.model, c.prompt_version,
            jsonb_build_object('id', c.id, 'kind', 'segment', 'run_id', ${runId}::text, 'text', sg.text,
@@ -49,6 +51,14 @@ const RUN_ITEMS = (runId: string, rulesVersion: string) => sql`
     join transcripts t on t.id = sg.transcript_id
     where t.media_id in (select media_id from run_media where run_id = ${runId} and status = 'accepted')
   ) s`;
+
+/** The run's approved items as release versions. */
+const RUN_ITEMS = (runId: string, rulesVersion: string) =>
+  sql`${RUN_GENERATED(runId, rulesVersion)} union all ${RUN_SEGMENTS(runId, rulesVersion)}`;
+
+/** Count and sha256 of the sorted change lines of a data-modifying CTE `x` returning `line`. */
+const CHANGE_OF = sql`select count(*)::int as n,
+  encode(sha256(convert_to(coalesce(string_agg(line, chr(10) order by line), ''), 'UTF8')), 'hex') as digest from x`;
 
 export interface ReleaseRow {
   id: string;
@@ -107,43 +117,43 @@ export async function applyRunChange(
   await sql`select pg_advisory_xact_lock(${EXPORT_LOCK})`.execute(tx);
   // Sorts and hashes of a run's items stay in memory (the default 4 MB spills a large run to disk).
   await sql`set local work_mem = '256MB'`.execute(tx);
-  // Retire: head versions the run replaces (a segment whose snapshot changed) or no longer approves.
-  const retired = await sql<{ replaced: number; removed: number; lines: string | null }>`
-    with ri as materialized (${RUN_ITEMS(o.runId, o.rulesVersion)}), r as (
+  const q = (query: ReturnType<typeof sql>) =>
+    query
+      .execute(tx)
+      .then((r) => (r.rows[0] as { n: number; digest: string } | undefined) ?? { n: 0, digest: '' });
+  // Removed: live versions of this run that the rules no longer approve. Only the head's rows of this run
+  // are probed, one lookup each (a fresh run has none, and this reads nothing).
+  const removed = await q(sql`
+    with x as (
       update release_items h set removed_seq = ${o.seq}
-      from (
-        select h2.item_id, (ri.item_id is not null) as replaced
-        from release_items h2 left join ri on ri.item_id = h2.item_id
-        where h2.removed_seq is null
-          and ((ri.item_id is not null and ri.content_sha256 is distinct from h2.content_sha256)
-               or (ri.item_id is null and h2.run_id = ${o.runId}))
-      ) x
-      where h.item_id = x.item_id and h.removed_seq is null
-      returning h.item_id, x.replaced
-    )
-    select count(*) filter (where replaced)::int as replaced, count(*) filter (where not replaced)::int as removed,
-           string_agg('-' || item_id, chr(10) order by item_id) as lines
-    from r`.execute(tx);
-  // Add: the run's versions not live in the head (new items, and the replacements just retired).
-  const added = await sql<{ n: number; lines: string | null }>`
-    with ri as materialized (${RUN_ITEMS(o.runId, o.rulesVersion)}), a as (
+      where h.removed_seq is null and h.run_id = ${o.runId}
+        and not exists (select 1 from (${RUN_ITEMS(o.runId, o.rulesVersion)}) ri where ri.item_id = h.item_id)
+      returning '-' || h.item_id as line
+    ) ${CHANGE_OF}`);
+  // Replaced: live segment versions whose snapshot the run revises (generated items never change).
+  const replaced = await q(sql`
+    with x as (
+      update release_items h set removed_seq = ${o.seq}
+      from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) s
+      where h.removed_seq is null and h.kind = 'segment' and h.item_id = s.item_id
+        and h.content_sha256 is distinct from s.content_sha256
+      returning '~' || h.item_id as line
+    ) ${CHANGE_OF}`);
+  // Added: the run's versions not live in the head (new items, and the replacements just retired), in
+  // item order so the index inserts stay local.
+  const added = await q(sql`
+    with ri as materialized (${RUN_ITEMS(o.runId, o.rulesVersion)}), x as (
       insert into release_items (item_id, added_seq, kind, run_id, model, prompt_version, content_sha256, content)
       select ri.item_id, ${o.seq}, ri.kind, ${o.runId}, ri.model, ri.prompt_version, ri.content_sha256, ri.content
       from ri
       where not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null)
       order by ri.item_id
-      returning item_id, content_sha256
-    )
-    select count(*)::int as n,
-           encode(sha256(convert_to(string_agg('+' || item_id || ':' || coalesce(content_sha256, ''), chr(10) order by item_id), 'UTF8')), 'hex') as lines
-    from a`.execute(tx);
-  const r = retired.rows[0];
-  const a = added.rows[0];
-  const replaced = r?.replaced ?? 0;
+      returning '+' || item_id || ':' || coalesce(content_sha256, '') as line
+    ) ${CHANGE_OF}`);
   const digest = createHash('sha256')
-    .update(`retired\n${r?.lines ?? ''}\nadded ${a?.lines ?? ''}\n`)
+    .update(`removed ${removed.digest}\nreplaced ${replaced.digest}\nadded ${added.digest}\n`)
     .digest('hex');
-  return { added: (a?.n ?? 0) - replaced, changed: replaced, removed: r?.removed ?? 0, digest };
+  return { added: added.n - replaced.n, changed: replaced.n, removed: removed.n, digest };
 }
 
 /** The id of the release that follows `previousId` with `change`: a hash chain, like commits. */
