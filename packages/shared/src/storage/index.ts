@@ -21,7 +21,9 @@ export {
   MANIFEST_NAME,
   type PublishFile,
   publish,
+  putDataFiles,
   putJson,
+  putManifest,
   readManifest,
   verifyManifest,
 } from './publish.ts';
