@@ -56,8 +56,9 @@ const RUN_SEGMENTS = (runId: string, rulesVersion: string) => sql`
 const RUN_ITEMS = (runId: string, rulesVersion: string) =>
   sql`${RUN_GENERATED(runId, rulesVersion)} union all ${RUN_SEGMENTS(runId, rulesVersion)}`;
 
-/** How many rows the data-modifying CTE `x` touched. */
-const COUNT_OF = sql`select count(*)::int as n from x`;
+/** Count and sha256 of the sorted change lines of a data-modifying CTE `x` returning `line`. */
+const CHANGE_OF = sql`select count(*)::int as n,
+  encode(sha256(convert_to(coalesce(string_agg(line, chr(10) order by line), ''), 'UTF8')), 'hex') as digest from x`;
 
 export interface ReleaseRow {
   id: string;
@@ -81,11 +82,6 @@ const RELEASE_COLUMNS = [
   'manifest_key',
 ] as const;
 
-/** Takes the export lock for the rest of the transaction: one chain, one writer at a time. */
-export async function lockExports(tx: Transaction<Database>): Promise<void> {
-  await sql`select pg_advisory_xact_lock(${EXPORT_LOCK})`.execute(tx);
-}
-
 /** The newest release of the chain, pending or complete. */
 export async function headRelease(db: Conn): Promise<ReleaseRow | undefined> {
   return db.selectFrom('exports').select(RELEASE_COLUMNS).orderBy('seq', 'desc').limit(1).executeTakeFirst();
@@ -105,50 +101,35 @@ export interface Change {
   added: number;
   changed: number;
   removed: number;
-}
-
-/** Live versions of `run` the rules no longer approve: they leave the release. */
-const REMOVED_WHERE = (runId: string, rulesVersion: string, h: string) => sql`
-  ${sql.ref(`${h}.removed_seq`)} is null and ${sql.ref(`${h}.run_id`)} = ${runId}
-  and not exists (select 1 from (${RUN_ITEMS(runId, rulesVersion)}) ri where ri.item_id = ${sql.ref(`${h}.item_id`)})`;
-
-/**
- * Whether exporting the run would change the head at all (cheap for a new run: the first new item
- * answers). An unchanged head means the run's approved content is already released.
- */
-export async function hasRunChange(db: Conn, o: { runId: string; rulesVersion: string }): Promise<boolean> {
-  const r = await sql<{ changed: boolean }>`
-    select exists (
-             select 1 from (${RUN_ITEMS(o.runId, o.rulesVersion)}) ri
-             where not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null
-                               and h.content_sha256 is not distinct from ri.content_sha256))
-        or exists (select 1 from release_items h where ${REMOVED_WHERE(o.runId, o.rulesVersion, 'h')}) as changed`.execute(
-    db,
-  );
-  return r.rows[0]?.changed ?? false;
+  /** sha256 over the sorted change lines; with the previous release id it names the release. */
+  digest: string;
 }
 
 /**
- * Applies the run's change to the head as release `seq` (inside the caller's transaction, which must hold
- * the export lock: `lockExports`): retires the versions the run replaces or no longer approves, then inserts its new
+ * Applies the run's change to the head as release `seq` (inside the caller's transaction, which holds the
+ * export lock): retires the versions the run replaces or no longer approves, then inserts its new
  * versions. Returns the change; an empty change means the run's approved content is already released.
  */
 export async function applyRunChange(
   tx: Transaction<Database>,
   o: { runId: string; rulesVersion: string; seq: number },
 ): Promise<Change> {
+  await sql`select pg_advisory_xact_lock(${EXPORT_LOCK})`.execute(tx);
   // Sorts and hashes of a run's items stay in memory (the default 4 MB spills a large run to disk).
   await sql`set local work_mem = '256MB'`.execute(tx);
   const q = (query: ReturnType<typeof sql>) =>
-    query.execute(tx).then((r) => (r.rows[0] as { n: number } | undefined) ?? { n: 0 });
+    query
+      .execute(tx)
+      .then((r) => (r.rows[0] as { n: number; digest: string } | undefined) ?? { n: 0, digest: '' });
   // Removed: live versions of this run that the rules no longer approve. Only the head's rows of this run
   // are probed, one lookup each (a fresh run has none, and this reads nothing).
   const removed = await q(sql`
     with x as (
       update release_items h set removed_seq = ${o.seq}
-      where ${REMOVED_WHERE(o.runId, o.rulesVersion, 'h')}
-      returning 1
-    ) ${COUNT_OF}`);
+      where h.removed_seq is null and h.run_id = ${o.runId}
+        and not exists (select 1 from (${RUN_ITEMS(o.runId, o.rulesVersion)}) ri where ri.item_id = h.item_id)
+      returning '-' || h.item_id as line
+    ) ${CHANGE_OF}`);
   // Replaced: live segment versions whose snapshot the run revises (generated items never change).
   const replaced = await q(sql`
     with x as (
@@ -156,8 +137,8 @@ export async function applyRunChange(
       from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) s
       where h.removed_seq is null and h.kind = 'segment' and h.item_id = s.item_id
         and h.content_sha256 is distinct from s.content_sha256
-      returning 1
-    ) ${COUNT_OF}`);
+      returning '~' || h.item_id as line
+    ) ${CHANGE_OF}`);
   // Added: the run's versions not live in the head (new items, and the replacements just retired), in
   // item order so the index inserts stay local.
   const added = await q(sql`
@@ -167,20 +148,17 @@ export async function applyRunChange(
       from ri
       where not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null)
       order by ri.item_id
-      returning 1
-    ) ${COUNT_OF}`);
-  return { added: added.n - replaced.n, changed: replaced.n, removed: removed.n };
+      returning '+' || item_id || ':' || coalesce(content_sha256, '') as line
+    ) ${CHANGE_OF}`);
+  const digest = createHash('sha256')
+    .update(`removed ${removed.digest}\nreplaced ${replaced.digest}\nadded ${added.digest}\n`)
+    .digest('hex');
+  return { added: added.n - replaced.n, changed: replaced.n, removed: removed.n, digest };
 }
 
-/**
- * The id of the release that applies `runId` (validated under `rulesVersion`) on top of `previousId`: a
- * hash chain, like commits. Known before any work, so the files can be written while the change is; the
- * same run on the same head gives the same id, and a re-run after a crash overwrites its own objects.
- */
-export function releaseIdFor(previousId: string | null, runId: string, rulesVersion: string): string {
-  const h = createHash('sha256').update(
-    `pronielts-release-v2\n${previousId ?? ''}\n${runId}\n${rulesVersion}\n`,
-  );
+/** The id of the release that follows `previousId` with `change`: a hash chain, like commits. */
+export function releaseIdOf(previousId: string | null, change: Change): string {
+  const h = createHash('sha256').update(`pronielts-release-v2\n${previousId ?? ''}\n${change.digest}\n`);
   return `rel_${h.digest('hex').slice(0, 32)}`;
 }
 
@@ -267,32 +245,6 @@ export function releaseLinesQuery(seq: number, kind: string, page?: { afterItemI
       ${page ? sql`and ri.item_id > ${page.afterItemId}` : sql``}
     order by ri.item_id
     ${page ? sql`limit ${page.limit}` : sql``}`;
-}
-
-/**
- * The JSONL lines of one kind of the release that applying the run to the head *will* make, read from the
- * committed head and the run's items: what `applyRunChange` + `releaseLinesQuery` give after the commit,
- * but readable on another connection while the change is still being written. The exporter checks its
- * line counts against the committed release before anything becomes visible.
- */
-export function nextReleaseLinesQuery(o: { runId: string; rulesVersion: string; kind: string }) {
-  return sql<{ line: string }>`
-    with ri as materialized (
-      select * from (${RUN_ITEMS(o.runId, o.rulesVersion)}) r where r.kind = ${o.kind}
-    )
-    select m.line from (
-      select h.item_id, coalesce(h.content, ${GENERATED_LINE('g')})::text as line
-      from release_items h left join generated_items g on h.content is null and g.id = h.item_id
-      where h.removed_seq is null and h.kind = ${o.kind}
-        and not (h.run_id = ${o.runId} and not exists (select 1 from ri where ri.item_id = h.item_id))
-        and not exists (select 1 from ri where ri.item_id = h.item_id and ri.content_sha256 is distinct from h.content_sha256)
-      union all
-      select ri.item_id, coalesce(ri.content, ${GENERATED_LINE('g')})::text
-      from ri left join generated_items g on ri.content is null and g.id = ri.item_id
-      where not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null
-                        and h.content_sha256 is not distinct from ri.content_sha256)
-    ) m
-    order by m.item_id`;
 }
 
 export async function completeRelease(db: Conn, id: string, manifestKey: string): Promise<void> {

@@ -21,9 +21,7 @@ export {
   MANIFEST_NAME,
   type PublishFile,
   publish,
-  putDataFiles,
   putJson,
-  putManifest,
   readManifest,
   verifyManifest,
 } from './publish.ts';

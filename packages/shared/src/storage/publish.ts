@@ -39,20 +39,6 @@ export async function publish(
   files: PublishFile[],
   meta: Record<string, unknown>,
 ): Promise<ObjectManifest> {
-  const entries = await putDataFiles(store, bucket, prefix, files);
-  return putManifest(store, bucket, prefix, kind, entries, meta);
-}
-
-/**
- * The first half of `publish`: uploads the data objects (one at a time, in order) and returns their
- * manifest entries. Nothing is visible until `putManifest` writes the manifest with these entries.
- */
-export async function putDataFiles(
-  store: ObjectStore,
-  bucket: BucketId,
-  prefix: string,
-  files: PublishFile[],
-): Promise<ManifestFile[]> {
   assertPrefix(prefix);
   const entries: ManifestFile[] = [];
   for (const f of files) {
@@ -65,19 +51,6 @@ export async function putDataFiles(
     });
     entries.push({ name: f.name, key, sha256: res.sha256, size: res.size, contentType: f.contentType });
   }
-  return entries;
-}
-
-/** The second half of `publish`: the manifest, written last; the prefix is published from here on. */
-export async function putManifest(
-  store: ObjectStore,
-  bucket: BucketId,
-  prefix: string,
-  kind: string,
-  entries: ManifestFile[],
-  meta: Record<string, unknown>,
-): Promise<ObjectManifest> {
-  assertPrefix(prefix);
   const manifest: ObjectManifest = {
     schema: MANIFEST_SCHEMA,
     kind,
