@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
-import { dbConfigFrom, parseEnv, secretsOf, sharedEnv } from '../config/index.ts';
+import { dbConfigFrom } from '../config/index.ts';
 import { EXIT, exitCodeFor, StageError, toStageError } from '../errors.ts';
 import { createLogger, createRedactor, describeError } from '../log/index.ts';
+import { loadToolEnv } from '../log/tool-env.ts';
 import { openDb } from './connect.ts';
 import { migrateDown, migrateToLatest, migrationStatus } from './migrate.ts';
 
@@ -35,18 +36,9 @@ export async function migrateCli(argv: string[]): Promise<number> {
     boot.error(`unknown command ${JSON.stringify(command)} (expected latest, status or down)`);
     return EXIT.invalidInput;
   }
-  let env: ReturnType<typeof sharedEnv.parse>;
-  try {
-    env = parseEnv(sharedEnv, process.env);
-  } catch (err) {
-    boot.error(
-      { code: 'config_invalid' },
-      createRedactor([process.env.DATABASE_URL ?? ''])((err as Error).message),
-    );
-    return EXIT.invalidInput;
-  }
-  const secrets = secretsOf(env);
-  const log = createLogger({ level: env.LOG_LEVEL, base: { stage: 'migrate' }, secrets });
+  const tool = loadToolEnv('migrate', boot);
+  if (!tool) return EXIT.invalidInput;
+  const { env, secrets, log } = tool;
   const config = dbConfigFrom(env);
   let db: Awaited<ReturnType<typeof openDb>> | undefined;
   try {

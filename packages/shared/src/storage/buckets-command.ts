@@ -1,15 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import {
-  BUCKETS,
-  type BucketId,
-  parseEnv,
-  secretsOf,
-  sharedEnv,
-  storageConfigFrom,
-} from '../config/index.ts';
+import { BUCKETS, type BucketId, storageConfigFrom } from '../config/index.ts';
 import { EXIT, exitCodeFor, StageError, toStageError } from '../errors.ts';
 import { createLogger, createRedactor, describeError } from '../log/index.ts';
+import { loadToolEnv } from '../log/tool-env.ts';
 import { createObjectStore } from './index.ts';
 
 const HELP = `Usage: pronielts-buckets [ensure] [--wait SECONDS]
@@ -56,18 +50,9 @@ export async function bucketsCli(argv: string[]): Promise<number> {
     boot.error(`--wait: expected a number of seconds, got ${JSON.stringify(values.wait)}`);
     return EXIT.invalidInput;
   }
-  let env: ReturnType<typeof sharedEnv.parse>;
-  try {
-    env = parseEnv(sharedEnv, process.env);
-  } catch (err) {
-    boot.error(
-      { code: 'config_invalid' },
-      createRedactor([process.env.MINIO_SECRET_KEY ?? ''])((err as Error).message),
-    );
-    return EXIT.invalidInput;
-  }
-  const secrets = secretsOf(env);
-  const log = createLogger({ level: env.LOG_LEVEL, base: { stage: 'buckets' }, secrets });
+  const tool = loadToolEnv('buckets', boot);
+  if (!tool) return EXIT.invalidInput;
+  const { env, secrets, log } = tool;
   const store = createObjectStore(storageConfigFrom(env));
   const names = (Object.keys(BUCKETS) as BucketId[]).map((b) => store.bucketName(b));
   const deadline = Date.now() + waitS * 1000;
