@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
 import { createObjectStore } from '@pronielts/shared/storage';
-import { progress, REPORTER, table, timed } from './util.ts';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { median, progress, REPORTER, table, timed } from './util.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(ROOT, 'packages/exporter/dist/cli.js');
@@ -87,26 +87,45 @@ async function seed(admin: string, name: string, n: number): Promise<string> {
   return url;
 }
 
+/** The release table's definition (columns, collation, primary key, head index) for the baselines. */
+const RELEASE_TABLE_LIKE = (name: string) =>
+  `drop table if exists ${name}; create table ${name} (like release_items including all)`;
+
+/** One release version of item `i` with its content, as a content table holds it. */
+function releaseRow(i: number) {
+  const content = JSON.stringify({ id: i, kind: 'follow_up', ...payload(i) });
+  return {
+    id: `gi_${i}`,
+    sha256: createHash('sha256').update(content).digest('hex'),
+    content,
+  };
+}
+
 /**
- * (a) the same rows through COPY from this process into a table of the same shape and key as the release
- * table, logged like it (a temporary table would skip the WAL the export has to write): the ceiling for
- * moving them into PostgreSQL.
+ * (a) the same rows through COPY from this process into a table of the release table's definition
+ * (columns, "C" item ids, primary key, head index), logged like it (a temporary table would skip the WAL
+ * the export has to write), each with its content: the ceiling for moving them into PostgreSQL.
  */
 async function rawCopy(url: string, n: number): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(
-      'drop table if exists bench_copy_target; create table bench_copy_target (item_id text, added_seq int, kind text, content_sha256 text, content jsonb, primary key (item_id, added_seq))',
-    );
+    await c.query(RELEASE_TABLE_LIKE('bench_copy_target'));
     const t0 = performance.now();
     const rows = function* () {
       for (let i = 0; i < n; i++) {
-        const content = JSON.stringify({ id: i, kind: 'follow_up', ...payload(i) });
-        yield `gi_${i}\t1\tfollow_up\t${createHash('sha256').update(content).digest('hex')}\t${content.replace(/\\/g, '\\\\')}\n`;
+        const r = releaseRow(i);
+        yield `${r.id}\t1\tfollow_up\tbench\tllama3.1:8b\tfollowup-v1\t${r.sha256}\t${r.content.replace(/\\/g, '\\\\')}\n`;
       }
     };
-    await pipeline(Readable.from(rows()), c.query(copyFrom('copy bench_copy_target from stdin')));
+    await pipeline(
+      Readable.from(rows()),
+      c.query(
+        copyFrom(
+          'copy bench_copy_target (item_id, added_seq, kind, run_id, model, prompt_version, content_sha256, content) from stdin',
+        ),
+      ),
+    );
     const ms = performance.now() - t0;
     await c.query('drop table bench_copy_target');
     return ms;
@@ -121,23 +140,20 @@ async function removeRelease(env: Record<string, string>): Promise<void> {
   for await (const o of store.list('processed', 'releases/')) await store.remove('processed', o.key);
 }
 
-/** (b) one INSERT per row, as a naive exporter would. */
+/** (b) one INSERT per row (autocommit), as a naive exporter would, into the same table definition. */
 async function naiveInsert(url: string, n: number): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(
-      'drop table if exists bench_naive_target; create table bench_naive_target (item_id text, added_seq int, kind text, content_sha256 text, content jsonb, primary key (item_id, added_seq))',
-    );
+    await c.query(RELEASE_TABLE_LIKE('bench_naive_target'));
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
-      const content = JSON.stringify({ id: i, kind: 'follow_up', ...payload(i) });
-      await c.query('insert into bench_naive_target values ($1, 1, $2, $3, $4)', [
-        `gi_${i}`,
-        'follow_up',
-        createHash('sha256').update(content).digest('hex'),
-        content,
-      ]);
+      const r = releaseRow(i);
+      await c.query(
+        `insert into bench_naive_target (item_id, added_seq, kind, run_id, model, prompt_version, content_sha256, content)
+         values ($1, 1, 'follow_up', 'bench', 'llama3.1:8b', 'followup-v1', $2, $3)`,
+        [r.id, r.sha256, r.content],
+      );
     }
     const ms = performance.now() - t0;
     await c.query('drop table bench_naive_target');
@@ -147,15 +163,58 @@ async function naiveInsert(url: string, n: number): Promise<number> {
   }
 }
 
+/** Back to no release at all: the release tables emptied, the objects removed. */
+async function resetReleases(url: string, env: Record<string, string>): Promise<void> {
+  await removeRelease(env);
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query('truncate exports, release_items');
+    await c.query('vacuum analyze release_items');
+    await c.query('checkpoint');
+  } finally {
+    await c.end();
+  }
+}
+
+interface ExportRun {
+  /** The whole stage process, Node start-up included. */
+  processMs: number;
+  /** The stage's own duration (its summary's durationMs): connect, export, publish. */
+  stageMs: number;
+  rssMiB: number;
+  phases: string;
+}
+
+async function runExport(env: Record<string, string>, expect: string): Promise<ExportRun> {
+  const exp = await timed('node', ['--import', REPORTER, CLI, 'export', '--run-id', 'bench'], {
+    env: { ...env, LOG_LEVEL: 'info' },
+  });
+  if (exp.code !== 0) throw new Error(`export failed: ${exp.stdout.slice(-500)}`);
+  const phases: string[] = [];
+  let stageMs = 0;
+  let finished = '';
+  for (const line of exp.stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const l = JSON.parse(line) as Record<string, unknown> & { summary?: { durationMs?: number } };
+    if (l.msg === 'export progress') phases.push(`${l.phase} ${l.ms} ms`);
+    if (l.msg === 'stage finished') stageMs = l.summary?.durationMs ?? 0;
+    if (l.msg === 'release published' || String(l.msg).includes('already released')) finished = String(l.msg);
+  }
+  if (!finished.includes(expect)) throw new Error(`expected "${expect}", the export said "${finished}"`);
+  return { processMs: exp.ms, stageMs, rssMiB: exp.nodePeakMiB ?? 0, phases: phases.join(', ') };
+}
+
 export async function benchExport(): Promise<void> {
   const vars = services();
   const admin = vars.PRONIELTS_TEST_PG_URL ?? '';
+  const trials = Number(process.env.BENCH_EXPORT_TRIALS ?? 3);
   const rows: Array<Record<string, string | number>> = [];
+  const perSec = (n: number, ms: number) => n / (ms / 1000);
   let naivePerSec = 0;
   for (const n of SIZES) {
     progress(`seeding ${n} items`);
     const url = await seed(admin, `pronielts_bench_export_${n}`, n);
-    progress(`exporting ${n} items`);
     const env = {
       DATABASE_URL: url,
       MINIO_ENDPOINT: vars.PRONIELTS_TEST_MINIO_ENDPOINT ?? '',
@@ -164,32 +223,43 @@ export async function benchExport(): Promise<void> {
       MINIO_BUCKET_PREFIX: `bexp${Date.now().toString(36)}-`,
       LOG_LEVEL: 'warn',
     };
-    const exp = await timed('node', ['--import', REPORTER, CLI, 'export', '--run-id', 'bench'], {
-      env: { ...env, LOG_LEVEL: 'info' },
-    });
-    await removeRelease(env);
-    if (exp.code !== 0) throw new Error(`export failed: ${exp.stdout.slice(-500)}`);
-    for (const line of exp.stdout.split('\n')) {
-      if (!line.includes('export progress')) continue;
-      const l = JSON.parse(line) as Record<string, unknown>;
-      progress(`  ${l.phase}: ${l.ms} ms (rss ${l.rss_mib} MiB, heap ${l.heap_mib} MiB)`);
+    // Interleaved trials (export, COPY, export, COPY, …) so drift on a shared machine hits both alike;
+    // the medians are compared.
+    const exports: ExportRun[] = [];
+    const copies: number[] = [];
+    for (let t = 1; t <= trials; t++) {
+      if (t > 1) await resetReleases(url, env);
+      progress(`${n} items, trial ${t}/${trials}: export`);
+      const run = await runExport(env, 'release published');
+      progress(
+        `  ${(run.processMs / 1000).toFixed(2)} s (stage ${(run.stageMs / 1000).toFixed(2)} s): ${run.phases}`,
+      );
+      exports.push(run);
+      progress(`${n} items, trial ${t}/${trials}: raw COPY`);
+      copies.push(await rawCopy(url, n));
+      progress(`  ${(copies.at(-1) ?? 0) / 1000} s`);
     }
-    progress(`raw COPY of ${n} rows`);
-    const copyMs = await rawCopy(url, n);
+    progress(`${n} items: the same export again (no change)`);
+    const again = await runExport(env, 'already released');
+    await removeRelease(env);
     if (naivePerSec === 0) {
       progress(`naive INSERT loop, ${NAIVE_ROWS} rows`);
       naivePerSec = NAIVE_ROWS / ((await naiveInsert(url, NAIVE_ROWS)) / 1000);
     }
-    const expPerSec = n / (exp.ms / 1000);
-    const copyPerSec = n / (copyMs / 1000);
+    const processMs = median(exports.map((e) => e.processMs));
+    const stageMs = median(exports.map((e) => e.stageMs));
+    const copyPerSec = perSec(n, median(copies));
     rows.push({
       items: n,
-      'export s': exp.ms / 1000,
-      'export items/s': Math.round(expPerSec),
-      'raw COPY items/s': Math.round(copyPerSec),
-      'vs COPY': expPerSec / copyPerSec,
-      'vs naive': expPerSec / naivePerSec,
-      'peak RSS MiB': exp.nodePeakMiB ?? 0,
+      'export s': processMs / 1000,
+      'stage s': stageMs / 1000,
+      'items/s': Math.round(perSec(n, processMs)),
+      'COPY items/s': Math.round(copyPerSec),
+      'vs COPY': perSec(n, processMs) / copyPerSec,
+      'vs COPY (stage)': perSec(n, stageMs) / copyPerSec,
+      'vs naive': perSec(n, processMs) / naivePerSec,
+      'peak RSS MiB': Math.max(...exports.map((e) => e.rssMiB)),
+      'no-change re-export s': again.processMs / 1000,
     });
     if (!process.env.BENCH_KEEP_DB)
       execFileSync('psql', [
@@ -199,12 +269,15 @@ export async function benchExport(): Promise<void> {
       ]);
   }
   table(
-    `Export vs raw COPY and a naive INSERT loop (naive: ${Math.round(naivePerSec)} rows/s on ${NAIVE_ROWS} rows)`,
+    `Export vs raw COPY and a naive INSERT loop (medians of ${trials} interleaved trials; naive: ${Math.round(naivePerSec)} rows/s on ${NAIVE_ROWS} rows)`,
     rows,
   );
   console.log('\ntargets: >= 0.8x raw COPY throughput, >= 20x naive, peak RSS flat as the size grows');
   console.log(
-    'export = the whole stage process (start-up included): apply the run to the release chain, release row, JSONL streamed to MinIO, manifest',
+    'export s = the whole stage process, Node start-up included; stage s = its own duration (summary durationMs).',
+  );
+  console.log(
+    'An export: is there a change (first new item answers), then the change and the release row in one transaction while the JSONL files stream to MinIO from the same snapshot on a second connection; manifest last.',
   );
 }
 

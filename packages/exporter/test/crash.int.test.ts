@@ -144,9 +144,18 @@ describe('exporter crash injection', () => {
       // Never a half-visible release: complete in the DB only together with a valid manifest.
       const completeRows = afterKill.rows.filter((r) => r[1] === 'complete');
       if (completeRows.length > 0) expect(afterKill.manifestOk).toBe(true);
-      outcomes.push(
-        `${delay}ms:${code === 0 ? 'finished' : completeRows.length ? 'complete' : afterKill.rows.length ? 'pending' : 'nothing'}`,
-      );
+      // 'files': killed while the files were being written, before the commit (the re-run removes them).
+      const phase =
+        code === 0
+          ? 'finished'
+          : completeRows.length
+            ? 'complete'
+            : afterKill.rows.length
+              ? 'pending'
+              : afterKill.prefixes.length
+                ? 'files'
+                : 'nothing';
+      outcomes.push(`${delay}ms:${phase}`);
 
       const rerun = spawnStage(CLI, ['export', '--run-id', 'crash-run'], env);
       expect(

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
-import { ReleaseManifest } from '@pronielts/shared/contracts';
+import { ReleaseLine, ReleaseManifest } from '@pronielts/shared/contracts';
 import { type Db, migrateToLatest, openDb } from '@pronielts/shared/db';
 import { createObjectStore, type ObjectStore, readManifest, verifyManifest } from '@pronielts/shared/storage';
 import { openMigratedPostgres } from '@pronielts/shared/testing';
@@ -163,8 +163,13 @@ async function releaseFiles(id: string) {
   const manifest = await readManifest(store, 'processed', `releases/${id}`, ReleaseManifest);
   if (!manifest) return null;
   const lines: Record<string, number> = {};
-  for (const f of manifest.files)
-    lines[f.name] = (await text(await store.get('processed', f.key))).split('\n').filter(Boolean).length;
+  for (const f of manifest.files) {
+    const rows = (await text(await store.get('processed', f.key))).split('\n').filter(Boolean);
+    // Every line keeps the release line contract, and each file holds its own kind only.
+    const kinds = new Set(rows.map((l) => ReleaseLine.parse(JSON.parse(l)).kind));
+    expect(kinds.size).toBeLessThanOrEqual(1);
+    lines[f.name] = rows.length;
+  }
   return { manifest, lines, bad: await verifyManifest(store, 'processed', manifest) };
 }
 
@@ -282,6 +287,42 @@ describe('export', () => {
     // The previous release is untouched: its files still match its manifest.
     expect((await releaseFiles(previous.id))?.bad).toEqual([]);
     expect((await releaseFiles(previous.id))?.lines['follow_ups.jsonl']).toBe(1);
+  });
+
+  it('files written from the snapshot while the change is written are byte for byte those of the committed release', async () => {
+    // The head release has it all: two runs, a removed item, a replaced segment. Make it pending with its
+    // files gone, as a crash after the commit would; the next export rewrites them from the committed rows.
+    const head = await db.selectFrom('exports').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    const before = await releaseFiles(head.id);
+    if (!before) throw new Error('the head release has no manifest');
+    for (const k of await keys())
+      if (k.startsWith(`releases/${head.id}/`)) await store.remove('processed', k);
+    await db.updateTable('exports').set({ status: 'pending' }).where('id', '=', head.id).execute();
+
+    const p = spawnStage(CLI, ['export', '--run-id', 'v-2'], env);
+    expect(await p.exit, p.lines.slice(-2).join('\n')).toBe(0);
+    expect(p.json().some((l) => l.msg === 'finishing a release a previous export left pending')).toBe(true);
+    const after = await releaseFiles(head.id);
+    expect(after?.bad).toEqual([]);
+    const digests = (m: typeof before.manifest) => m.files.map((f) => [f.name, f.size, f.sha256]);
+    expect(digests(after?.manifest ?? before.manifest)).toEqual(digests(before.manifest));
+    expect(after?.manifest.publishedAt).not.toBe(before.manifest.publishedAt);
+  });
+
+  it('objects under releases/ that no release row names (an export killed before its commit) are removed', async () => {
+    const orphan = `releases/rel_${'0'.repeat(32)}`;
+    await store.put('processed', `${orphan}/follow_ups.jsonl`, Buffer.from('{"id":"x"}\n'));
+    await store.put('processed', `${orphan}/drills.jsonl`, Buffer.from(''));
+    const released = (await keys()).filter((k) => !k.startsWith(orphan));
+
+    const p = spawnStage(CLI, ['export', '--run-id', 'v-2'], env);
+    expect(await p.exit).toBe(0);
+    expect(
+      p.json().find((l) => l.msg === 'removed the files of an export that never committed'),
+    ).toMatchObject({
+      objects: 2,
+    });
+    expect(await keys()).toEqual(released);
   });
 });
 

@@ -1,39 +1,71 @@
-import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Db } from '@pronielts/shared/db';
 import type { RawBuilder } from 'kysely';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { CopyTextToLines } from './lines.ts';
+import type { LineRow } from './release.repository.ts';
 
 /**
- * Streams the `line` column of `query` with PostgreSQL's COPY … TO STDOUT on a connection of its own: the
- * server streams the lines, nothing is paged or parsed here, and backpressure reaches the server. CSV
- * with a quote and delimiter that canonical jsonb text never contains (it escapes control characters)
- * makes every row exactly its JSON text plus a newline.
+ * A connection of its own that streams release rows with PostgreSQL's COPY … TO STDOUT: the server
+ * streams them, nothing is paged, and backpressure reaches the server. The rows become JSON lines in
+ * {@link CopyTextToLines} (the exporter's core renders them while the server reads the next ones).
+ *
+ * With `snapshot`, the connection reads inside a read-only repeatable-read transaction that imports that
+ * exported snapshot (`SET TRANSACTION SNAPSHOT`): it sees exactly what the exporting transaction saw when
+ * it exported it, before its own writes.
  */
-export function copyLines(databaseUrl: string, query: RawBuilder<{ line: string }>, db: Db): Readable {
-  const out = new PassThrough();
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'pronielts-export-copy' });
-  const run = async () => {
+export class CopyReader {
+  readonly #client: pg.Client;
+  readonly #db: Db;
+  #inTransaction = false;
+
+  private constructor(client: pg.Client, db: Db) {
+    this.#client = client;
+    this.#db = db;
+  }
+
+  static async open(databaseUrl: string, db: Db, o: { snapshot?: string } = {}): Promise<CopyReader> {
+    const client = new pg.Client({
+      connectionString: databaseUrl,
+      application_name: 'pronielts-export-read',
+    });
     await client.connect();
+    const reader = new CopyReader(client, db);
     try {
-      // The lines are sorted by item: in memory, not in temporary files (the default work_mem is 4 MB).
-      await client.query(`set work_mem = '128MB'`);
-      const text = inline(query.compile(db), client);
-      await pipeline(
-        client.query(
-          copyTo(
-            `copy (select line from (${text}) q) to stdout with (format csv, delimiter e'\\x02', quote e'\\x01')`,
-          ),
-        ),
-        out,
-      );
-    } finally {
-      await client.end();
+      // Rows are sorted by item with a sort of their own (the default work_mem of 4 MB spills every few
+      // thousand rows). One process per query: the reader runs beside the transaction writing the change,
+      // and parallel workers would take the cores that write needs, for ~50% more CPU in total (measured
+      // at 1M items: 5.4 s of CPU with two workers, 3.5 s without, for the same wall time); JIT
+      // compilation only adds start-up to a query that is one scan, one join and one sort.
+      await client.query(`set work_mem = '128MB'; set max_parallel_workers_per_gather = 0; set jit = off`);
+      if (o.snapshot !== undefined) {
+        await client.query('start transaction isolation level repeatable read, read only');
+        reader.#inTransaction = true;
+        await client.query(`set transaction snapshot ${client.escapeLiteral(o.snapshot)}`);
+      }
+      return reader;
+    } catch (err) {
+      await reader.close();
+      throw err;
     }
-  };
-  run().catch((err) => out.destroy(err));
-  return out;
+  }
+
+  /** One query's rows as JSON lines. Queries on one reader run one after another. */
+  lines(query: RawBuilder<LineRow>): CopyTextToLines {
+    const out = new CopyTextToLines();
+    const text = inline(query.compile(this.#db), this.#client);
+    pipeline(this.#client.query(copyTo(`copy (${text}) to stdout`)), out).catch((err) => out.destroy(err));
+    return out;
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.#inTransaction) await this.#client.query('commit');
+    } finally {
+      await this.#client.end();
+    }
+  }
 }
 
 /** COPY takes no bind parameters: inline them as escaped literals (numbers and strings only). */

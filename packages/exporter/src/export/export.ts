@@ -1,21 +1,30 @@
 import { Readable } from 'node:stream';
+import type { ManifestFile } from '@pronielts/shared/contracts';
 import type { Db } from '@pronielts/shared/db';
+import { StageError } from '@pronielts/shared/errors';
 import type { StageContext, StageResult } from '@pronielts/shared/stage';
-import { type PublishFile, publish, readManifest } from '@pronielts/shared/storage';
+import { type PublishFile, putFiles, putManifest, readManifest } from '@pronielts/shared/storage';
+import { sql } from 'kysely';
 import type { Env } from '../env.ts';
 import { ruleConfigFrom, rulesVersion } from '../validate/validate.ts';
-import { copyLines } from './copy-out.ts';
+import { CopyReader } from './copy-out.ts';
+import { type CopyTextToLines, renderLine } from './lines.ts';
 import {
   applyRunChange,
   completeRelease,
   headRelease,
   headSummary,
   insertPendingRelease,
+  lockExports,
+  nextReleaseRowsQuery,
   pendingReleases,
   type ReleaseRow,
   releaseIdOf,
-  releaseLinesQuery,
   releaseProvenance,
+  releaseRowsQuery,
+  releaseTransactionSettings,
+  runChangesHead,
+  unlockExports,
 } from './release.repository.ts';
 
 /** Content kinds and their files in a release. */
@@ -26,6 +35,8 @@ export const RELEASE_FILES = {
   follow_up: 'follow_ups.jsonl',
   segment: 'segments.jsonl',
 } as const;
+
+type Kind = keyof typeof RELEASE_FILES;
 
 export const releasePrefix = (id: string) => `releases/${id}`;
 
@@ -40,70 +51,121 @@ class DryRun extends Error {
   }
 }
 
+/** What the release transaction left behind. */
+type Staged =
+  | { created: false; row: ReleaseRow | undefined }
+  | {
+      created: true;
+      row: ReleaseRow;
+      /** The files, when they were written inside the transaction (PostgreSQL). */
+      files?: ManifestFile[];
+      provenance: { models: string[]; promptVersions: string[] };
+    };
+
 /**
- * Exports the run's approved items as the next release of the chain (release-items.ts has the model).
- * A release is cumulative: the previous release with the run's change applied (its new and revised
- * items added, items it no longer approves retired), so the newest release is the whole reviewed corpus.
+ * Exports the run's approved items as the next release of the chain (release.repository.ts has the
+ * model). A release is cumulative: the previous release with the run's change applied (its new and
+ * revised items added, items it no longer approves retired), so the newest release is the whole reviewed
+ * corpus. Everything below holds the export lock (one writer for the chain):
  *
- *   0. finish any release a crashed export left pending (rows committed, manifest missing);
- *   1. one transaction, under the export lock: apply the run's change to the head, the release row
- *      (pending, with counts, diff and source runs). An empty change writes nothing: the run's content is
- *      already released, and the summary names the release that holds it;
- *   2. JSONL per kind streamed from the database into the object store, then manifest.json last (counts,
- *      sha256 per file, source runs, models, prompt versions);
- *   3. mark the release complete.
- * A crash anywhere leaves at most a pending row and unpublished objects; the next export finishes it.
- * Readers see a release only when its manifest exists and its row is complete.
+ *   0. finish any release a crashed export left pending (row committed, manifest missing), and remove
+ *      objects under `releases/` that no release row names (files of an export killed before its commit);
+ *   1. one repeatable-read transaction: does the run change the head at all? If not, nothing is written
+ *      and the summary names the release that holds it. Otherwise the release id is known (previous
+ *      release, run, rules version), and while the change and the pending release row are written, the
+ *      JSONL files are streamed from the same snapshot on a second connection into the object store;
+ *      the transaction commits once both are done and the files' line counts equal the row's counts;
+ *   2. manifest.json last (counts, sha256 per file, source runs, models, prompt versions);
+ *   3. the release row becomes complete.
+ * On the embedded database (one connection) the files are written after the commit, from the committed
+ * release. A crash anywhere leaves at most a pending row and unpublished objects, which step 0 of the
+ * next export finishes or removes. Readers see a release only when its manifest exists and its row is
+ * complete.
  */
 export async function exportRelease(ctx: Ctx): Promise<StageResult> {
-  const { db, log, env } = ctx;
+  // Every query of the export runs on this one connection (the embedded database has only one) except
+  // the file reader's, which has its own.
+  return ctx.db.connection().execute(async (conn) => {
+    await lockExports(conn);
+    try {
+      return await exportLocked(ctx, conn);
+    } finally {
+      // A broken connection has already dropped the lock; its error must not hide the export's own.
+      await unlockExports(conn).catch(() => undefined);
+    }
+  });
+}
+
+async function exportLocked(ctx: Ctx, conn: Db): Promise<StageResult> {
+  const { log, env } = ctx;
   const version = rulesVersion(ruleConfigFrom(env));
   const lap = lapTimer(ctx);
 
-  for (const pending of await pendingReleases(db)) {
-    if (!ctx.input.release) break;
-    log.info(
-      { release_id: pending.id, seq: pending.seq },
-      'finishing a release a previous export left pending',
-    );
-    await publishRelease(ctx, pending, version);
+  if (ctx.input.release) {
+    for (const pending of await pendingReleases(conn)) {
+      log.info(
+        { release_id: pending.id, seq: pending.seq },
+        'finishing a release a previous export left pending',
+      );
+      await finishRelease(ctx, conn, pending, version);
+    }
+    await removeUnknownReleaseObjects(ctx, conn);
   }
 
-  let staged: { row: ReleaseRow | undefined; created: boolean; items: number };
+  let staged: Staged;
   try {
-    staged = await db.transaction().execute(async (tx) => {
-      const head = await headRelease(tx);
-      const seq = (head?.seq ?? 0) + 1;
-      const change = await applyRunChange(tx, { runId: ctx.runId, rulesVersion: version, seq });
-      lap('change applied', { added: change.added, changed: change.changed, removed: change.removed });
-      const empty = change.added + change.changed + change.removed === 0;
-      if (empty && ctx.input.release) return { row: head, created: false, items: head?.item_count ?? 0 };
-      const id = empty ? (head?.id ?? null) : releaseIdOf(head?.id ?? null, change);
-      const summary = await headSummary(tx);
-      const items = Object.values(summary.counts).reduce((a, b) => a + b, 0);
-      if (!ctx.input.release || id === null) {
-        throw new DryRun({
-          id,
-          items,
-          change: { added: change.added, changed: change.changed, removed: change.removed },
-        });
-      }
-      await insertPendingRelease(tx, {
-        id,
-        seq,
-        previousId: head?.id ?? null,
-        counts: summary.counts,
-        runIds: summary.runIds,
-        diff: {
-          previousReleaseId: head?.id ?? null,
-          added: change.added,
-          removed: change.removed,
-          changed: change.changed,
-        },
+    staged = await conn
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (tx): Promise<Staged> => {
+        await releaseTransactionSettings(tx);
+        const head = await headRelease(tx);
+        const run = {
+          runId: ctx.runId,
+          rulesVersion: version,
+          runInHead: !!head?.run_ids.includes(ctx.runId),
+        };
+        const changes = await runChangesHead(tx, run);
+        lap('change checked', { changes });
+        if (!changes) {
+          if (ctx.input.release) return { created: false, row: head };
+          const zero = { added: 0, changed: 0, removed: 0 };
+          throw new DryRun({ id: head?.id ?? null, items: head?.item_count ?? 0, change: zero });
+        }
+        const seq = (head?.seq ?? 0) + 1;
+        const id = releaseIdOf(head?.id ?? null, ctx.runId, version);
+        const files =
+          ctx.input.release && env.DATABASE_URL
+            ? writeFilesFromSnapshot(ctx, env.DATABASE_URL, await exportSnapshot(tx), id, version)
+            : undefined;
+        try {
+          const change = await applyRunChange(tx, { ...run, seq });
+          lap('change applied', { ...change });
+          const summary = await headSummary(tx);
+          const items = Object.values(summary.counts).reduce((a, b) => a + b, 0);
+          if (!ctx.input.release) throw new DryRun({ id, items, change: { ...change } });
+          await insertPendingRelease(tx, {
+            id,
+            seq,
+            previousId: head?.id ?? null,
+            counts: summary.counts,
+            runIds: summary.runIds,
+            diff: { previousReleaseId: head?.id ?? null, ...change },
+          });
+          lap('release row', { release_id: id, items });
+          const written = files ? await files.done : undefined;
+          if (written) {
+            lap('files written', { files: written.entries.length });
+            assertSameCounts(id, summary.counts, written.lines);
+          }
+          const row = await headRelease(tx);
+          if (!row) throw new StageError('internal', `release ${id} vanished inside its own transaction`);
+          return { created: true, row, files: written?.entries, provenance: summary };
+        } catch (err) {
+          await files?.abort(err);
+          throw err;
+        }
       });
-      lap('release row', { release_id: id, items });
-      return { row: await headRelease(tx), created: true, items };
-    });
   } catch (err) {
     if (!(err instanceof DryRun)) throw err;
     log.info(
@@ -136,14 +198,15 @@ export async function exportRelease(ctx: Ctx): Promise<StageResult> {
     rulesVersion: version,
   };
   if (!staged.created) {
-    // The change was empty: the head already holds the run's approved content (finished above if pending).
+    // The head already holds the run's approved content (finished above if it was pending).
     log.info({ release_id: row.id, seq: row.seq }, 'the run is already released: nothing to do');
     return {
       counts: { in: row.item_count, out: 0, rejected: 0, skipped: row.item_count },
       extra: { ...base, items: row.item_count, diff: row.diff, releaseCounts: row.counts },
     };
   }
-  await publishRelease(ctx, row, version);
+  if (staged.files) await completeWithManifest(ctx, conn, row, staged.files, staged.provenance, version);
+  else await finishRelease(ctx, conn, row, version);
   lap('published');
   log.info({ release_id: row.id, items: row.item_count, diff: row.diff }, 'release published');
   return {
@@ -152,45 +215,166 @@ export async function exportRelease(ctx: Ctx): Promise<StageResult> {
   };
 }
 
-/** Steps 2–3 for a pending release row: files, manifest last, then the row complete. */
-async function publishRelease(ctx: Ctx, row: ReleaseRow, version: string): Promise<void> {
-  const { db, env, store } = ctx;
+async function exportSnapshot(tx: Db): Promise<string> {
+  const r = await sql<{ snapshot: string }>`select pg_export_snapshot() as snapshot`.execute(tx);
+  const snapshot = r.rows[0]?.snapshot;
+  if (!snapshot) throw new StageError('internal', 'PostgreSQL exported no snapshot');
+  return snapshot;
+}
+
+/**
+ * Step 1's files: every kind's lines of the release being written, read on a second connection from the
+ * exporting transaction's snapshot (so they are exactly the head its change leaves, see
+ * nextReleaseRowsQuery) and streamed into the object store, while that transaction writes the change.
+ */
+function writeFilesFromSnapshot(
+  ctx: Ctx,
+  databaseUrl: string,
+  snapshot: string,
+  id: string,
+  version: string,
+) {
+  let current: CopyTextToLines | undefined;
+  let aborted: unknown;
+  const lines: Record<string, number> = {};
+  const done = (async () => {
+    const reader = await CopyReader.open(databaseUrl, ctx.db, { snapshot });
+    try {
+      const entries = await putFiles(
+        ctx.store,
+        'processed',
+        releasePrefix(id),
+        releaseFiles(ctx, (kind) => {
+          if (aborted !== undefined) throw aborted;
+          const stream = reader.lines(
+            nextReleaseRowsQuery({ runId: ctx.runId, rulesVersion: version, kind }),
+          );
+          stream.once('end', () => {
+            lines[kind] = stream.lines;
+          });
+          current = stream;
+          return stream;
+        }),
+      );
+      return { entries, lines };
+    } finally {
+      await reader.close();
+    }
+  })();
+  // The transaction awaits `done` (or `abort`) before it ends; until then a failure is reported there.
+  done.catch(() => undefined);
+  return {
+    done,
+    /** Stops the upload in flight (the transaction failed) and waits for the reader to let go. */
+    async abort(reason: unknown): Promise<void> {
+      aborted = reason;
+      current?.destroy(reason instanceof Error ? reason : new Error(String(reason)));
+      await done.catch(() => undefined);
+    },
+  };
+}
+
+/** The files of a release, one per kind, opened when their turn comes. */
+function releaseFiles(ctx: Ctx, open: (kind: Kind) => Readable): PublishFile[] {
+  return Object.entries(RELEASE_FILES).map(([kind, name]) => ({
+    name,
+    contentType: 'application/x-ndjson',
+    body: () => {
+      ctx.signal.throwIfAborted();
+      return open(kind as Kind);
+    },
+  }));
+}
+
+/** The counts per kind the release row records must be the files' line counts (kinds with none omitted). */
+function assertSameCounts(id: string, row: Record<string, number>, files: Record<string, number>): void {
+  const norm = (c: Record<string, number>) =>
+    JSON.stringify(
+      Object.entries(c)
+        .filter(([, n]) => n > 0)
+        .sort(([a], [b]) => a.localeCompare(b)),
+    );
+  if (norm(row) !== norm(files))
+    throw new StageError(
+      'internal',
+      `release ${id}: the files hold ${norm(files)} lines but the release has ${norm(row)} items; nothing was committed`,
+    );
+}
+
+/**
+ * Steps 2–3 for a committed release whose files may be missing (a pending row, or the embedded path):
+ * the files from the committed release, the manifest, then the row complete.
+ */
+async function finishRelease(ctx: Ctx, conn: Db, row: ReleaseRow, version: string): Promise<void> {
+  const { env, store } = ctx;
   const prefix = releasePrefix(row.id);
-  const manifestKey = `${prefix}/manifest.json`;
-  if (!(await readManifest(store, 'processed', prefix))) {
-    const files: PublishFile[] = Object.entries(RELEASE_FILES).map(([kind, name]) => ({
-      name,
-      contentType: 'application/x-ndjson',
-      body: () => {
-        if (ctx.signal.aborted) throw ctx.signal.reason;
-        return env.DATABASE_URL
-          ? copyLines(env.DATABASE_URL, releaseLinesQuery(row.seq, kind), db)
-          : Readable.from(pagedLines(db, row.seq, kind, env.EXPORT_PAGE_SIZE));
-      },
-    }));
-    const provenance = await releaseProvenance(db, row.seq);
-    await publish(store, 'processed', prefix, 'release', files, {
-      releaseId: row.id,
-      seq: row.seq,
-      counts: row.counts,
-      sourceRunIds: row.run_ids,
-      models: provenance.models,
-      promptVersions: provenance.promptVersions,
-      rulesVersion: version,
-      diff: row.diff,
-    });
+  if (await readManifest(store, 'processed', prefix))
+    return completeRelease(conn, row.id, `${prefix}/manifest.json`);
+  let reader: CopyReader | undefined;
+  try {
+    if (env.DATABASE_URL) reader = await CopyReader.open(env.DATABASE_URL, ctx.db);
+    const entries = await putFiles(
+      store,
+      'processed',
+      prefix,
+      releaseFiles(ctx, (kind) =>
+        reader
+          ? reader.lines(releaseRowsQuery(row.seq, kind))
+          : Readable.from(pagedLines(conn, row.seq, kind, env.EXPORT_PAGE_SIZE)),
+      ),
+    );
+    await completeWithManifest(ctx, conn, row, entries, await releaseProvenance(conn, row.seq), version);
+  } finally {
+    await reader?.close();
   }
-  await completeRelease(db, row.id, manifestKey);
+}
+
+async function completeWithManifest(
+  ctx: Ctx,
+  conn: Db,
+  row: ReleaseRow,
+  files: ManifestFile[],
+  provenance: { models: string[]; promptVersions: string[] },
+  version: string,
+): Promise<void> {
+  const prefix = releasePrefix(row.id);
+  await putManifest(ctx.store, 'processed', prefix, 'release', files, {
+    releaseId: row.id,
+    seq: row.seq,
+    counts: row.counts,
+    sourceRunIds: row.run_ids,
+    models: provenance.models,
+    promptVersions: provenance.promptVersions,
+    rulesVersion: version,
+    diff: row.diff,
+  });
+  await completeRelease(conn, row.id, `${prefix}/manifest.json`);
+}
+
+/**
+ * Objects under `releases/` that no release row names: files of an export killed before its commit. Run
+ * under the export lock, when no other export can be between its files and its commit.
+ */
+async function removeUnknownReleaseObjects(ctx: Ctx, conn: Db): Promise<void> {
+  const known = new Set((await conn.selectFrom('exports').select('id').execute()).map((r) => r.id));
+  const unknown: string[] = [];
+  for await (const o of ctx.store.list('processed', 'releases/')) {
+    const id = o.key.split('/')[1] ?? '';
+    if (!known.has(id)) unknown.push(o.key);
+  }
+  for (const key of unknown) await ctx.store.remove('processed', key);
+  if (unknown.length > 0)
+    ctx.log.info({ objects: unknown.length }, 'removed the files of an export that never committed');
 }
 
 /** The embedded database: one kind's lines in keyset pages. */
 async function* pagedLines(db: Db, seq: number, kind: string, pageSize: number): AsyncGenerator<string> {
   let afterItemId = '';
   for (;;) {
-    const page = (await releaseLinesQuery(seq, kind, { afterItemId, limit: pageSize }).execute(db)).rows;
+    const page = (await releaseRowsQuery(seq, kind, { afterItemId, limit: pageSize }).execute(db)).rows;
     const last = page.at(-1);
     if (!last) return;
-    yield `${page.map((r) => r.line).join('\n')}\n`;
+    yield `${page.map((r) => renderLine(r)).join('\n')}\n`;
     afterItemId = last.item_id;
   }
 }

@@ -15,18 +15,55 @@ import { type Kysely, sql, type Transaction } from 'kysely';
  * Generated items are immutable (their id hashes the task that made them and rows are insert-only), so
  * their versions carry no content copy: the release files join them from `generated_items`. Segment
  * versions keep a snapshot and its sha256 because a classification can be revised in place.
+ *
+ * The release files are read as raw columns ({@link LineRow}) and rendered to JSON lines in the exporter
+ * (lines.ts): building a million JSON objects in SQL cost more than everything else the query does.
  */
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
-/** Serialises exports: one chain, one writer at a time (transaction-scoped, released at commit). */
+/** Serialises exports: one chain, one writer at a time. */
 const EXPORT_LOCK = 0x70726f6e; // "pron"
 
-/** The JSONL line of a generated item, built from its row (jsonb text: keys sorted, canonical). */
-const GENERATED_LINE = (g: string) =>
-  sql.raw(`(jsonb_build_object('id', ${g}.id, 'kind', ${g}.kind, 'run_id', ${g}.run_id, 'topic', ${g}.topic,
-      'target_band', ${g}.target_band, 'source_segment_id', ${g}.source_segment_id,
-      'model', ${g}.model, 'prompt_version', ${g}.prompt_version) || ${g}.payload)`);
+/**
+ * Settings of the transaction that writes a release: the run's items are sorted and hashed in memory,
+ * not in temporary files (the default work_mem of 4 MB spills), and without parallel workers (the file
+ * reader runs beside this transaction on the other cores, and the workers' plans repeated whole joins).
+ */
+export async function releaseTransactionSettings(tx: Transaction<Database>): Promise<void> {
+  await sql`set local work_mem = '256MB'`.execute(tx);
+  await sql`set local max_parallel_workers_per_gather = 0`.execute(tx);
+}
+
+/** The exclusive lock an export holds from before its snapshot until its release row is committed. */
+export async function lockExports(db: Conn): Promise<void> {
+  await sql`select pg_advisory_lock(${EXPORT_LOCK})`.execute(db);
+}
+
+export async function unlockExports(db: Conn): Promise<void> {
+  await sql`select pg_advisory_unlock(${EXPORT_LOCK})`.execute(db);
+}
+
+/**
+ * The columns a release line is rendered from (lines.ts): a segment version's stored snapshot, or a
+ * generated item's row. `g` is `generated_items`, or null columns when `content` is set.
+ */
+export interface LineRow {
+  item_id: string;
+  content: string | null;
+  kind: string | null;
+  run_id: string | null;
+  topic: string | null;
+  target_band: string | number | null;
+  source_segment_id: string | null;
+  model: string | null;
+  prompt_version: string | null;
+  payload: string | null;
+}
+
+const LINE_COLUMNS = (item: string, content: string) =>
+  sql.raw(`${item} as item_id, ${content}::text as content, g.kind, g.run_id, g.topic, g.target_band::text as target_band,
+      g.source_segment_id, g.model, g.prompt_version, g.payload::text as payload`);
 
 /** The run's approved generated items (immutable: a version is the item id itself). */
 const RUN_GENERATED = (runId: string, rulesVersion: string) => sql`
@@ -56,9 +93,8 @@ const RUN_SEGMENTS = (runId: string, rulesVersion: string) => sql`
 const RUN_ITEMS = (runId: string, rulesVersion: string) =>
   sql`${RUN_GENERATED(runId, rulesVersion)} union all ${RUN_SEGMENTS(runId, rulesVersion)}`;
 
-/** Count and sha256 of the sorted change lines of a data-modifying CTE `x` returning `line`. */
-const CHANGE_OF = sql`select count(*)::int as n,
-  encode(sha256(convert_to(coalesce(string_agg(line, chr(10) order by line), ''), 'UTF8')), 'hex') as digest from x`;
+/** The number of rows a data-modifying CTE `x` touched. */
+const COUNT_OF = sql`select count(*)::int as n from x`;
 
 export interface ReleaseRow {
   id: string;
@@ -101,35 +137,62 @@ export interface Change {
   added: number;
   changed: number;
   removed: number;
-  /** sha256 over the sorted change lines; with the previous release id it names the release. */
-  digest: string;
 }
 
 /**
- * Applies the run's change to the head as release `seq` (inside the caller's transaction, which holds the
- * export lock): retires the versions the run replaces or no longer approves, then inserts its new
- * versions. Returns the change; an empty change means the run's approved content is already released.
+ * Whether exporting the run would change the head. `runInHead`: the head holds versions of this run
+ * (its release row lists the run), so some may have to be retired.
+ *
+ * A run the head does not hold (the usual export) changes it exactly when one of its approved versions
+ * is not live: the first such item answers, so this costs nothing. A run the head holds (a re-run, or a
+ * re-export after re-validation) is compared in full, both ways, with hash joins (~3 s at 1M items);
+ * a fast-start plan there would probe the head once per item, or worse (measured: minutes).
+ */
+export async function runChangesHead(
+  db: Conn,
+  o: { runId: string; rulesVersion: string; runInHead: boolean },
+): Promise<boolean> {
+  const notLive = (items: ReturnType<typeof sql>) => sql`
+    select 1 from (${items}) ri
+    where not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null
+                        and h.content_sha256 is not distinct from ri.content_sha256)`;
+  if (!o.runInHead) {
+    // One EXISTS per source: over their union the planner builds a hash of every validation first.
+    const r = await sql<{ changes: boolean }>`
+      select exists (${notLive(RUN_GENERATED(o.runId, o.rulesVersion))})
+          or exists (${notLive(RUN_SEGMENTS(o.runId, o.rulesVersion))}) as changes`.execute(db);
+    return r.rows[0]?.changes === true;
+  }
+  const r = await sql<{ n: number }>`
+    with ri as materialized (${RUN_ITEMS(o.runId, o.rulesVersion)})
+    select (select count(*) from (${notLive(sql`select * from ri`)}) a)::int
+         + (select count(*) from release_items h
+            where h.removed_seq is null and h.run_id = ${o.runId}
+              and not exists (select 1 from ri where ri.item_id = h.item_id))::int as n`.execute(db);
+  return (r.rows[0]?.n ?? 0) > 0;
+}
+
+/**
+ * Applies the run's change to the head as release `seq` (inside the caller's transaction, under the export
+ * lock): retires the versions the run replaces or no longer approves, then inserts its new versions.
  */
 export async function applyRunChange(
   tx: Transaction<Database>,
-  o: { runId: string; rulesVersion: string; seq: number },
+  o: { runId: string; rulesVersion: string; seq: number; runInHead: boolean },
 ): Promise<Change> {
-  await sql`select pg_advisory_xact_lock(${EXPORT_LOCK})`.execute(tx);
-  // Sorts and hashes of a run's items stay in memory (the default 4 MB spills a large run to disk).
-  await sql`set local work_mem = '256MB'`.execute(tx);
   const q = (query: ReturnType<typeof sql>) =>
-    query
-      .execute(tx)
-      .then((r) => (r.rows[0] as { n: number; digest: string } | undefined) ?? { n: 0, digest: '' });
-  // Removed: live versions of this run that the rules no longer approve. Only the head's rows of this run
-  // are probed, one lookup each (a fresh run has none, and this reads nothing).
-  const removed = await q(sql`
+    query.execute(tx).then((r) => (r.rows[0] as { n: number } | undefined)?.n ?? 0);
+  // Removed: live versions of this run that the rules no longer approve (a run the head does not hold
+  // has none).
+  const removed = !o.runInHead
+    ? 0
+    : await q(sql`
     with x as (
       update release_items h set removed_seq = ${o.seq}
       where h.removed_seq is null and h.run_id = ${o.runId}
         and not exists (select 1 from (${RUN_ITEMS(o.runId, o.rulesVersion)}) ri where ri.item_id = h.item_id)
-      returning '-' || h.item_id as line
-    ) ${CHANGE_OF}`);
+      returning 1
+    ) ${COUNT_OF}`);
   // Replaced: live segment versions whose snapshot the run revises (generated items never change).
   const replaced = await q(sql`
     with x as (
@@ -137,28 +200,31 @@ export async function applyRunChange(
       from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) s
       where h.removed_seq is null and h.kind = 'segment' and h.item_id = s.item_id
         and h.content_sha256 is distinct from s.content_sha256
-      returning '~' || h.item_id as line
-    ) ${CHANGE_OF}`);
+      returning 1
+    ) ${COUNT_OF}`);
   // Added: the run's versions not live in the head (new items, and the replacements just retired), in
   // item order so the index inserts stay local.
   const added = await q(sql`
-    with ri as materialized (${RUN_ITEMS(o.runId, o.rulesVersion)}), x as (
+    with x as (
       insert into release_items (item_id, added_seq, kind, run_id, model, prompt_version, content_sha256, content)
       select ri.item_id, ${o.seq}, ri.kind, ${o.runId}, ri.model, ri.prompt_version, ri.content_sha256, ri.content
-      from ri
+      from (${RUN_ITEMS(o.runId, o.rulesVersion)}) ri
       where not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null)
-      order by ri.item_id
-      returning '+' || item_id || ':' || coalesce(content_sha256, '') as line
-    ) ${CHANGE_OF}`);
-  const digest = createHash('sha256')
-    .update(`removed ${removed.digest}\nreplaced ${replaced.digest}\nadded ${added.digest}\n`)
-    .digest('hex');
-  return { added: added.n - replaced.n, changed: replaced.n, removed: removed.n, digest };
+      order by ri.item_id collate "C"
+      returning 1
+    ) ${COUNT_OF}`);
+  return { added: added - replaced, changed: replaced, removed };
 }
 
-/** The id of the release that follows `previousId` with `change`: a hash chain, like commits. */
-export function releaseIdOf(previousId: string | null, change: Change): string {
-  const h = createHash('sha256').update(`pronielts-release-v2\n${previousId ?? ''}\n${change.digest}\n`);
+/**
+ * The id of the release that exporting `runId` under `rulesVersion` makes after `previousId`: a hash
+ * chain, like commits, known before anything is written (the files are written under it while the
+ * change is). Exporting the same run again finds no change and names the release that holds it.
+ */
+export function releaseIdOf(previousId: string | null, runId: string, rulesVersion: string): string {
+  const h = createHash('sha256').update(
+    `pronielts-release-v3\n${previousId ?? ''}\n${runId}\n${rulesVersion}\n`,
+  );
   return `rel_${h.digest('hex').slice(0, 32)}`;
 }
 
@@ -234,17 +300,52 @@ export async function releaseProvenance(db: Conn, seq: number) {
 }
 
 /**
- * The JSONL lines of one kind of release `seq`, in item order. `afterItemId`/`limit` page it (the embedded
- * database); the PostgreSQL path streams the unpaged query with COPY … TO STDOUT.
+ * The line rows of one kind of the committed release `seq`, in item order. `afterItemId`/`limit` page it
+ * (the embedded database); on PostgreSQL the unpaged query is streamed with COPY … TO STDOUT.
  */
-export function releaseLinesQuery(seq: number, kind: string, page?: { afterItemId: string; limit: number }) {
-  return sql<{ item_id: string; line: string }>`
-    select ri.item_id, coalesce(ri.content, ${GENERATED_LINE('g')})::text as line
+export function releaseRowsQuery(seq: number, kind: string, page?: { afterItemId: string; limit: number }) {
+  return sql<LineRow>`
+    select ${LINE_COLUMNS('ri.item_id', 'ri.content')}
     from release_items ri left join generated_items g on ri.content is null and g.id = ri.item_id
     where ri.kind = ${kind} and ri.added_seq <= ${seq} and (ri.removed_seq is null or ri.removed_seq > ${seq})
       ${page ? sql`and ri.item_id > ${page.afterItemId}` : sql``}
     order by ri.item_id
     ${page ? sql`limit ${page.limit}` : sql``}`;
+}
+
+/**
+ * The line rows of one kind of the release that exporting the run makes, read from the snapshot *before*
+ * its change is applied: the run's approved versions, and the head's versions of other runs that the run
+ * does not replace. This is the head {@link applyRunChange} leaves behind, row for row (its removed rows
+ * are the run's own live versions that are not approved, its replaced and added rows the run's
+ * versions), so the files can be written while the change is, from the same snapshot (export.ts).
+ * Generated items belong to exactly one run (`generated_items.run_id`), so only segments, which a media
+ * file shared by two runs can put in both, need the not-replaced test.
+ */
+export function nextReleaseRowsQuery(o: { runId: string; rulesVersion: string; kind: string }) {
+  const segment = o.kind === 'segment';
+  const run = segment
+    ? sql`select ${LINE_COLUMNS('s.item_id', 's.content')}
+          from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) s
+          left join generated_items g on false`
+    : sql`select ${LINE_COLUMNS('g.id', 'null')}
+          from generated_items g
+          join validations v on v.item_id = g.id and v.rules_version = ${o.rulesVersion} and v.status = 'approved'
+          where g.run_id = ${o.runId} and g.kind = ${o.kind}`;
+  return sql<LineRow>`
+    select * from (
+      ${run}
+      union all
+      select ${LINE_COLUMNS('h.item_id', 'h.content')}
+      from release_items h left join generated_items g on h.content is null and g.id = h.item_id
+      where h.removed_seq is null and h.kind = ${o.kind} and h.run_id <> ${o.runId}
+        ${
+          segment
+            ? sql`and not exists (select 1 from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) s where s.item_id = h.item_id)`
+            : sql``
+        }
+    ) r
+    order by r.item_id collate "C"`;
 }
 
 export async function completeRelease(db: Conn, id: string, manifestKey: string): Promise<void> {

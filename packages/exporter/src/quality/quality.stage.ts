@@ -1,8 +1,8 @@
 import { parseInput, RunId } from '@pronielts/shared/contracts';
 import type { StageDefinition } from '@pronielts/shared/stage';
 import { z } from 'zod';
-import { qualityCheck } from './quality.ts';
 import { QUALITY_ENV_HELP, type QualityEnv, qualityEnv } from './quality.env.ts';
+import { qualityCheck } from './quality.ts';
 
 const QualityInput = z.object({ runId: RunId });
 

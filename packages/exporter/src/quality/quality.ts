@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { StageError, type StageContext, type StageResult } from '@pronielts/shared/stage';
+import { type StageContext, StageError, type StageResult } from '@pronielts/shared/stage';
 import { anomalies, type CheckResult, completeness, freshness } from './checks.ts';
 import type { QualityEnv } from './quality.env.ts';
 import {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MediaId, RunId, Sha256 } from './ids.ts';
+import { GENERATED_KINDS } from './rows.ts';
 
 /**
  * Object-storage documents. Every published prefix ends with a `manifest.json`, written last, that lists
@@ -98,3 +99,43 @@ export const ReleaseManifestMeta = z.object({
 });
 export const ReleaseManifest = manifestOf('release', ReleaseManifestMeta);
 export type ReleaseManifest = z.infer<typeof ReleaseManifest>;
+
+/**
+ * One line of a release's generated-content files (`model_answers.jsonl`, `drills.jsonl`,
+ * `cue_cards.jsonl`, `follow_ups.jsonl`): the item's own fields, and the content the model wrote, as the
+ * schema of its kind checked it, under `payload`.
+ */
+export const GeneratedReleaseLine = z.strictObject({
+  id: z.string().min(1),
+  kind: z.enum(GENERATED_KINDS),
+  run_id: RunId,
+  topic: z.string().nullable(),
+  target_band: z.number().min(0).max(9).nullable(),
+  source_segment_id: z.string().nullable(),
+  model: z.string().min(1),
+  prompt_version: z.string().min(1),
+  payload: z.record(z.string(), z.unknown()),
+});
+export type GeneratedReleaseLine = z.infer<typeof GeneratedReleaseLine>;
+
+/** One line of `segments.jsonl`: a classified segment of a transcript. */
+export const SegmentReleaseLine = z.strictObject({
+  id: z.string().min(1),
+  kind: z.literal('segment'),
+  run_id: RunId,
+  text: z.string(),
+  part: z.string().nullable(),
+  segment_kind: z.string().nullable(),
+  topic: z.string().nullable(),
+  band: z.number().min(0).max(9).nullable(),
+  cefr: z.string().nullable(),
+  pronunciation_focus: z.array(z.string()),
+  model: z.string().min(1),
+  prompt_version: z.string().min(1),
+  start_ms: z.number().int().nonnegative(),
+  end_ms: z.number().int().nonnegative(),
+});
+export type SegmentReleaseLine = z.infer<typeof SegmentReleaseLine>;
+
+export const ReleaseLine = z.discriminatedUnion('kind', [GeneratedReleaseLine, SegmentReleaseLine]);
+export type ReleaseLine = z.infer<typeof ReleaseLine>;

@@ -21,7 +21,9 @@ export {
   MANIFEST_NAME,
   type PublishFile,
   publish,
+  putFiles,
   putJson,
+  putManifest,
   readManifest,
   verifyManifest,
 } from './publish.ts';

@@ -39,6 +39,19 @@ export async function publish(
   files: PublishFile[],
   meta: Record<string, unknown>,
 ): Promise<ObjectManifest> {
+  return putManifest(store, bucket, prefix, kind, await putFiles(store, bucket, prefix, files), meta);
+}
+
+/**
+ * The data half of {@link publish}: writes `files` under `prefix` one at a time and returns their manifest
+ * entries. Until {@link putManifest} names them, the objects are not published.
+ */
+export async function putFiles(
+  store: ObjectStore,
+  bucket: BucketId,
+  prefix: string,
+  files: PublishFile[],
+): Promise<ManifestFile[]> {
   assertPrefix(prefix);
   const entries: ManifestFile[] = [];
   for (const f of files) {
@@ -51,11 +64,24 @@ export async function publish(
     });
     entries.push({ name: f.name, key, sha256: res.sha256, size: res.size, contentType: f.contentType });
   }
+  return entries;
+}
+
+/** The last step of {@link publish}: the manifest over files written by {@link putFiles}. */
+export async function putManifest(
+  store: ObjectStore,
+  bucket: BucketId,
+  prefix: string,
+  kind: string,
+  files: ManifestFile[],
+  meta: Record<string, unknown>,
+): Promise<ObjectManifest> {
+  assertPrefix(prefix);
   const manifest: ObjectManifest = {
     schema: MANIFEST_SCHEMA,
     kind,
     prefix,
-    files: entries,
+    files,
     publishedAt: new Date().toISOString(),
     meta,
   };

@@ -3,6 +3,7 @@ import * as m20261122T000100 from './20261122T000100-init.ts';
 import * as m20261122T020000 from './20261122T020000-llm.ts';
 import * as m20261122T030000 from './20261122T030000-releases.ts';
 import * as m20261122T040000 from './20261122T040000-release-items.ts';
+import * as m20261122T050000 from './20261122T050000-release-item-collation.ts';
 
 /**
  * Every migration, by timestamped name. Kysely runs them in name order and records them in
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '20261122T020000-llm': m20261122T020000,
   '20261122T030000-releases': m20261122T030000,
   '20261122T040000-release-items': m20261122T040000,
+  '20261122T050000-release-item-collation': m20261122T050000,
 };
