@@ -6,7 +6,7 @@ import type { StageContext, StageResult } from '@pronielts/shared/stage';
 import { type PublishFile, putFiles, putManifest, readManifest } from '@pronielts/shared/storage';
 import { sql } from 'kysely';
 import type { Env } from '../env.ts';
-import { ruleConfigFrom, rulesVersion } from '../validate/validate.ts';
+import { ruleConfigFrom, rulesVersion } from '../validate/config.ts';
 import { CopyReader } from './copy-out.ts';
 import { type CopyTextToLines, renderLine } from './lines.ts';
 import {

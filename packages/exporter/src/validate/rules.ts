@@ -17,6 +17,7 @@ import { findPhoneNumbersInText } from 'libphonenumber-js';
 import * as linkify from 'linkifyjs';
 import { englishDataset, englishRecommendedTransformers, RegExpMatcher } from 'obscenity';
 import { z } from 'zod';
+import type { RuleConfig } from './config.ts';
 import type { Reason, ValidatedKind, ValidationItem } from './item.ts';
 import { contentWords, jaccard, normalize } from './text.ts';
 
@@ -25,23 +26,7 @@ import { contentWords, jaccard, normalize } from './text.ts';
  * validate.ts). Each returns the reasons it rejects the item for; an empty list passes.
  */
 
-export interface RuleConfig {
-  languageMinChars: number;
-  paraphraseMaxOverlap: number;
-  paraphraseMinOverlap: number;
-  minBandGain: number;
-  cefrTolerance: number;
-  nearDuplicate: number;
-  lengths: Record<ValidatedKind, { min: number; max: number }>;
-}
-
-export const DEFAULT_LENGTHS: RuleConfig['lengths'] = {
-  model_answer: { min: 60, max: 1500 },
-  drill: { min: 20, max: 1500 },
-  cue_card: { min: 80, max: 800 },
-  follow_up: { min: 30, max: 1500 },
-  segment: { min: 2, max: 4000 },
-};
+export { DEFAULT_LENGTHS, type RuleConfig } from './config.ts';
 
 // --- schema ------------------------------------------------------------------------------------------
 const ModelAnswerPayload = ModelAnswersOutput.shape.answers.element.extend({

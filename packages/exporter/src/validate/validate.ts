@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   countRunValidations,
   type Fingerprint,
@@ -10,26 +9,12 @@ import {
 } from '@pronielts/shared/db';
 import type { StageContext, StageResult } from '@pronielts/shared/stage';
 import type { Env } from '../env.ts';
+import { ruleConfigFrom, rulesVersion } from './config.ts';
 import { type Reason, textsOf, type ValidatedKind, type ValidationItem } from './item.ts';
-import { DEFAULT_LENGTHS, itemRules, type RuleConfig } from './rules.ts';
+import { itemRules } from './rules.ts';
 import { bandHashes, exactHash, jaccard, minhash, shingles } from './text.ts';
 
-export function ruleConfigFrom(env: Env): RuleConfig {
-  return {
-    languageMinChars: env.VALIDATE_LANGUAGE_MIN_CHARS,
-    paraphraseMaxOverlap: env.VALIDATE_PARAPHRASE_MAX_OVERLAP,
-    paraphraseMinOverlap: env.VALIDATE_PARAPHRASE_MIN_OVERLAP,
-    minBandGain: env.VALIDATE_MIN_BAND_GAIN,
-    cefrTolerance: env.VALIDATE_CEFR_TOLERANCE,
-    nearDuplicate: env.VALIDATE_NEAR_DUPLICATE,
-    lengths: DEFAULT_LENGTHS,
-  };
-}
-
-/** The rules version names the rules and their thresholds: changing a threshold re-validates. */
-export function rulesVersion(cfg: RuleConfig): string {
-  return `rules-v1-${createHash('sha256').update(JSON.stringify(cfg)).digest('hex').slice(0, 12)}`;
-}
+export { ruleConfigFrom, rulesVersion } from './config.ts';
 
 const num = (v: unknown) => (v === null || v === undefined || v === '' ? null : Number(v));
 
