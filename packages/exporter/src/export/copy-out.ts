@@ -18,7 +18,6 @@ import type { LineRow } from './release.repository.ts';
 export class CopyReader {
   readonly #client: pg.Client;
   readonly #db: Db;
-  #inTransaction = false;
 
   private constructor(client: pg.Client, db: Db) {
     this.#client = client;
@@ -41,7 +40,6 @@ export class CopyReader {
       await client.query(`set work_mem = '128MB'; set max_parallel_workers_per_gather = 0; set jit = off`);
       if (o.snapshot !== undefined) {
         await client.query('start transaction isolation level repeatable read, read only');
-        reader.#inTransaction = true;
         await client.query(`set transaction snapshot ${client.escapeLiteral(o.snapshot)}`);
       }
       return reader;
@@ -59,12 +57,13 @@ export class CopyReader {
     return out;
   }
 
+  /**
+   * Ends the connection. The transaction only read, so there is nothing to commit, and a commit would
+   * queue behind a COPY whose consumer stopped (its rows no longer read): it would wait forever. With a
+   * query still active, ending the client closes the socket, and the server ends the backend.
+   */
   async close(): Promise<void> {
-    try {
-      if (this.#inTransaction) await this.#client.query('commit');
-    } finally {
-      await this.#client.end();
-    }
+    await this.#client.end();
   }
 }
 
