@@ -3,6 +3,9 @@
 //  (a) raw COPY of the same rows (id, kind, content) through pg from this process;
 //  (b) a naive one-INSERT-per-row loop, on 10k rows.
 // Prints throughput ratios and the exporter's peak RSS, which must stay flat as the size grows.
+// Runs on two servers (BENCH_EXPORT_SERVERS): "durable", a PostgreSQL with the server's default
+// durability as production runs it (`scripts/services durable-pg`), and "test", the test services'
+// PostgreSQL (fsync, synchronous_commit and full_page_writes off).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -19,6 +22,20 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(ROOT, 'packages/exporter/dist/cli.js');
 const SIZES = (process.env.BENCH_EXPORT_SIZES ?? '100000,1000000').split(',').map(Number);
 const NAIVE_ROWS = 10_000;
+
+/** The admin URL of each PostgreSQL the benchmark runs on. */
+function servers(vars: Record<string, string>): Array<{ name: string; admin: string }> {
+  const names = (process.env.BENCH_EXPORT_SERVERS ?? 'durable,test').split(',');
+  return names.map((name) => {
+    if (name === 'test') return { name, admin: vars.PRONIELTS_TEST_PG_URL ?? '' };
+    if (name === 'durable')
+      return {
+        name,
+        admin: execFileSync(path.join(ROOT, 'scripts/services'), ['durable-pg']).toString().trim(),
+      };
+    throw new Error(`BENCH_EXPORT_SERVERS: unknown server ${JSON.stringify(name)} (durable, test)`);
+  });
+}
 
 function services(): Record<string, string> {
   const file = `/tmp/pronielts-services-${process.getuid?.() ?? 0}/env`;
@@ -207,76 +224,80 @@ async function runExport(env: Record<string, string>, expect: string): Promise<E
 
 export async function benchExport(): Promise<void> {
   const vars = services();
-  const admin = vars.PRONIELTS_TEST_PG_URL ?? '';
   const trials = Number(process.env.BENCH_EXPORT_TRIALS ?? 3);
   const rows: Array<Record<string, string | number>> = [];
   const perSec = (n: number, ms: number) => n / (ms / 1000);
-  let naivePerSec = 0;
-  for (const n of SIZES) {
-    progress(`seeding ${n} items`);
-    const url = await seed(admin, `pronielts_bench_export_${n}`, n);
-    const env = {
-      DATABASE_URL: url,
-      MINIO_ENDPOINT: vars.PRONIELTS_TEST_MINIO_ENDPOINT ?? '',
-      MINIO_ACCESS_KEY: vars.PRONIELTS_TEST_S3_ACCESS_KEY ?? '',
-      MINIO_SECRET_KEY: vars.PRONIELTS_TEST_S3_SECRET_KEY ?? '',
-      MINIO_BUCKET_PREFIX: `bexp${Date.now().toString(36)}-`,
-      LOG_LEVEL: 'warn',
-    };
-    // Interleaved trials (export, COPY, export, COPY, …) so drift on a shared machine hits both alike;
-    // the medians are compared.
-    const exports: ExportRun[] = [];
-    const copies: number[] = [];
-    for (let t = 1; t <= trials; t++) {
-      if (t > 1) await resetReleases(url, env);
-      progress(`${n} items, trial ${t}/${trials}: export`);
-      const run = await runExport(env, 'release published');
-      progress(
-        `  ${(run.processMs / 1000).toFixed(2)} s (stage ${(run.stageMs / 1000).toFixed(2)} s): ${run.phases}`,
-      );
-      exports.push(run);
-      progress(`${n} items, trial ${t}/${trials}: raw COPY`);
-      copies.push(await rawCopy(url, n));
-      progress(`  ${(copies.at(-1) ?? 0) / 1000} s`);
-    }
-    progress(`${n} items: the same export again (no change)`);
-    const again = await runExport(env, 'already released');
-    await removeRelease(env);
-    if (naivePerSec === 0) {
-      const runs: number[] = [];
+  const naive: string[] = [];
+  for (const server of servers(vars)) {
+    let naivePerSec = 0;
+    for (const n of SIZES) {
+      progress(`${server.name}: seeding ${n} items`);
+      const db = `pronielts_bench_export_${n}`;
+      const url = await seed(server.admin, db, n);
+      const env = {
+        DATABASE_URL: url,
+        MINIO_ENDPOINT: vars.PRONIELTS_TEST_MINIO_ENDPOINT ?? '',
+        MINIO_ACCESS_KEY: vars.PRONIELTS_TEST_S3_ACCESS_KEY ?? '',
+        MINIO_SECRET_KEY: vars.PRONIELTS_TEST_S3_SECRET_KEY ?? '',
+        MINIO_BUCKET_PREFIX: `bexp${Date.now().toString(36)}-`,
+        LOG_LEVEL: 'warn',
+      };
+      // Interleaved trials (export, COPY, export, COPY, …) so drift on a shared machine hits both alike;
+      // the medians are compared.
+      const exports: ExportRun[] = [];
+      const copies: number[] = [];
       for (let t = 1; t <= trials; t++) {
-        progress(`naive INSERT loop, ${NAIVE_ROWS} rows, trial ${t}/${trials}`);
-        runs.push(await naiveInsert(url, NAIVE_ROWS));
+        if (t > 1) await resetReleases(url, env);
+        progress(`${server.name}: ${n} items, trial ${t}/${trials}: export`);
+        const run = await runExport(env, 'release published');
+        progress(
+          `  ${(run.processMs / 1000).toFixed(2)} s (stage ${(run.stageMs / 1000).toFixed(2)} s): ${run.phases}`,
+        );
+        exports.push(run);
+        progress(`${server.name}: ${n} items, trial ${t}/${trials}: raw COPY`);
+        copies.push(await rawCopy(url, n));
+        progress(`  ${((copies.at(-1) ?? 0) / 1000).toFixed(2)} s`);
       }
-      naivePerSec = NAIVE_ROWS / (median(runs) / 1000);
+      progress(`${server.name}: ${n} items: the same export again (no change)`);
+      const again = await runExport(env, 'already released');
+      await removeRelease(env);
+      if (naivePerSec === 0) {
+        const runs: number[] = [];
+        for (let t = 1; t <= trials; t++) {
+          progress(`${server.name}: naive INSERT loop, ${NAIVE_ROWS} rows, trial ${t}/${trials}`);
+          runs.push(await naiveInsert(url, NAIVE_ROWS));
+        }
+        naivePerSec = NAIVE_ROWS / (median(runs) / 1000);
+        naive.push(`${server.name} ${Math.round(naivePerSec)} rows/s`);
+      }
+      const processMs = median(exports.map((e) => e.processMs));
+      const stageMs = median(exports.map((e) => e.stageMs));
+      const copyPerSec = perSec(n, median(copies));
+      rows.push({
+        server: server.name,
+        items: n,
+        'export s': processMs / 1000,
+        'stage s': stageMs / 1000,
+        'items/s': Math.round(perSec(n, processMs)),
+        'COPY items/s': Math.round(copyPerSec),
+        'vs COPY': perSec(n, processMs) / copyPerSec,
+        'vs COPY (stage)': perSec(n, stageMs) / copyPerSec,
+        'vs naive': perSec(n, processMs) / naivePerSec,
+        'peak RSS MiB': Math.max(...exports.map((e) => e.rssMiB)),
+        'no-change re-export s': again.processMs / 1000,
+      });
+      if (!process.env.BENCH_KEEP_DB)
+        execFileSync('psql', [server.admin, '-qc', `drop database if exists ${db} with (force)`]);
     }
-    const processMs = median(exports.map((e) => e.processMs));
-    const stageMs = median(exports.map((e) => e.stageMs));
-    const copyPerSec = perSec(n, median(copies));
-    rows.push({
-      items: n,
-      'export s': processMs / 1000,
-      'stage s': stageMs / 1000,
-      'items/s': Math.round(perSec(n, processMs)),
-      'COPY items/s': Math.round(copyPerSec),
-      'vs COPY': perSec(n, processMs) / copyPerSec,
-      'vs COPY (stage)': perSec(n, stageMs) / copyPerSec,
-      'vs naive': perSec(n, processMs) / naivePerSec,
-      'peak RSS MiB': Math.max(...exports.map((e) => e.rssMiB)),
-      'no-change re-export s': again.processMs / 1000,
-    });
-    if (!process.env.BENCH_KEEP_DB)
-      execFileSync('psql', [
-        admin,
-        '-qc',
-        `drop database if exists pronielts_bench_export_${n} with (force)`,
-      ]);
   }
   table(
-    `Export vs raw COPY and a naive INSERT loop (medians of ${trials} interleaved trials; naive: ${Math.round(naivePerSec)} rows/s on ${NAIVE_ROWS} rows)`,
+    `Export vs raw COPY and a naive INSERT loop (medians of ${trials} interleaved trials; naive, ${NAIVE_ROWS} rows: ${naive.join(', ')})`,
     rows,
   );
   console.log('\ntargets: >= 0.8x raw COPY throughput, >= 20x naive, peak RSS flat as the size grows');
+  console.log(
+    'server: durable = PostgreSQL with its default durability (fsync, synchronous_commit, full_page_writes on), as production runs it; test = the test services\' server (all three off).',
+  );
   console.log(
     'export s = the whole stage process, Node start-up included; stage s = its own duration (summary durationMs).',
   );
