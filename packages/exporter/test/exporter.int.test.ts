@@ -289,6 +289,43 @@ describe('export', () => {
     expect((await releaseFiles(previous.id))?.lines['follow_ups.jsonl']).toBe(1);
   });
 
+  it('every release records its composition: its items grouped by kind, run, model and prompt version', async () => {
+    const releases = await db.selectFrom('exports').select(['seq', 'composition']).orderBy('seq').execute();
+    expect(releases.length).toBeGreaterThanOrEqual(3);
+    for (const r of releases) expect(r.composition, `release ${r.seq}`).toEqual(await groupedItems(r.seq));
+  });
+
+  it('a head written before compositions is grouped from its items once, and the new release records it', async () => {
+    const head = await db.selectFrom('exports').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    await db.updateTable('exports').set({ composition: null }).where('id', '=', head.id).execute();
+    await db
+      .updateTable('validations')
+      .set({ status: 'approved' })
+      .where('item_id', 'in', db.selectFrom('generated_items').select('id').where('run_id', '=', 'v-1'))
+      .where('status', '=', 'rejected')
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('release_items')
+            .select('item_id')
+            .whereRef('release_items.item_id', '=', 'validations.item_id')
+            .where('removed_seq', 'is not', null),
+        ),
+      )
+      .execute();
+    const p = spawnStage(CLI, ['export', '--run-id', 'v-1'], env);
+    expect(await p.exit, p.lines.slice(-2).join('\n')).toBe(0);
+    const row = await db
+      .selectFrom('exports')
+      .selectAll()
+      .where('id', '=', String(p.summary().releaseId))
+      .executeTakeFirstOrThrow();
+    expect(row.seq).toBe(head.seq + 1);
+    expect(row.diff).toMatchObject({ added: 1, removed: 0, changed: 0 });
+    expect(row.composition).toEqual(await groupedItems(row.seq));
+    expect(row.item_count).toBe(head.item_count + 1);
+  });
+
   it('files written from the snapshot while the change is written are byte for byte those of the committed release', async () => {
     // The head release has it all: two runs, a removed item, a replaced segment. Make it pending with its
     // files gone, as a crash after the commit would; the next export rewrites them from the committed rows.
@@ -325,6 +362,22 @@ describe('export', () => {
     expect(await keys()).toEqual(released);
   });
 });
+
+/** Release `seq`'s items grouped as exports.composition records them. */
+async function groupedItems(seq: number) {
+  const rows = await db
+    .selectFrom('release_items')
+    .select(['kind', 'run_id', 'model', 'prompt_version', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('added_seq', '<=', seq)
+    .where((eb) => eb.or([eb('removed_seq', 'is', null), eb('removed_seq', '>', seq)]))
+    .groupBy(['kind', 'run_id', 'model', 'prompt_version'])
+    .execute();
+  const key = (r: (typeof rows)[number]) =>
+    [r.kind, r.run_id, r.model ?? '', r.prompt_version ?? ''].join('\0');
+  return rows
+    .map((r) => ({ ...r, n: Number(r.n) }))
+    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
 
 async function keys(): Promise<string[]> {
   const out: string[] = [];

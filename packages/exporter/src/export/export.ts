@@ -12,18 +12,21 @@ import { type CopyTextToLines, renderLine } from './lines.ts';
 import {
   applyRunChange,
   completeRelease,
+  headComposition,
   headRelease,
-  headSummary,
   insertPendingRelease,
   lockExports,
+  nextComposition,
   nextReleaseRowsQuery,
   pendingReleases,
   type ReleaseRow,
+  recordedComposition,
   releaseIdOf,
   releaseProvenance,
   releaseRowsQuery,
   releaseTransactionSettings,
   runChangesHead,
+  summaryOf,
   unlockExports,
 } from './release.repository.ts';
 
@@ -139,20 +142,22 @@ async function exportLocked(ctx: Ctx, conn: Db): Promise<StageResult> {
             ? writeFilesFromSnapshot(ctx, env.DATABASE_URL, await exportSnapshot(tx), id, version)
             : undefined;
         try {
-          const change = await applyRunChange(tx, { ...run, seq });
+          const { change, delta } = await applyRunChange(tx, { ...run, seq });
           lap('change applied', { ...change });
-          const summary = await headSummary(tx);
-          const items = Object.values(summary.counts).reduce((a, b) => a + b, 0);
-          if (!ctx.input.release) throw new DryRun({ id, items, change: { ...change } });
+          // The new release's summary is the previous one's plus the change; a head without a usable
+          // recorded composition (an older release) is grouped once from its items, now changed.
+          const previous = recordedComposition(head);
+          const composition = previous ? nextComposition(previous, delta) : await headComposition(tx);
+          const summary = summaryOf(composition);
+          if (!ctx.input.release) throw new DryRun({ id, items: summary.items, change: { ...change } });
           await insertPendingRelease(tx, {
             id,
             seq,
             previousId: head?.id ?? null,
-            counts: summary.counts,
-            runIds: summary.runIds,
+            composition,
             diff: { previousReleaseId: head?.id ?? null, ...change },
           });
-          lap('release row', { release_id: id, items });
+          lap('release row', { release_id: id, items: summary.items });
           const written = files ? await files.done : undefined;
           if (written) {
             lap('files written', { files: written.entries.length });
@@ -323,7 +328,8 @@ async function finishRelease(ctx: Ctx, conn: Db, row: ReleaseRow, version: strin
           : Readable.from(pagedLines(conn, row.seq, kind, env.EXPORT_PAGE_SIZE)),
       ),
     );
-    await completeWithManifest(ctx, conn, row, entries, await releaseProvenance(conn, row.seq), version);
+    const provenance = row.composition ? summaryOf(row.composition) : await releaseProvenance(conn, row.seq);
+    await completeWithManifest(ctx, conn, row, entries, provenance, version);
   } finally {
     await reader?.close();
   }

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import type { ReleaseGroup } from '@pronielts/shared/contracts';
 import type { Database } from '@pronielts/shared/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
 
 /**
- * Release SQL (releases v2, docs/decisions/0009-exporter.md).
+ * Release SQL (releases v3, docs/decisions/0009-exporter.md).
  *
  * Releases form a chain: `exports.seq` orders them, and `release_items` holds one row per version of an
  * item with the release that added it (`added_seq`) and the one that retired it (`removed_seq`). Release S
@@ -96,9 +97,6 @@ const RUN_SEGMENTS = (runId: string, rulesVersion: string) => sql`
 const RUN_ITEMS = (runId: string, rulesVersion: string) =>
   sql`${RUN_GENERATED(runId, rulesVersion)} union all ${RUN_SEGMENTS(runId, rulesVersion)}`;
 
-/** The number of rows a data-modifying CTE `x` touched. */
-const COUNT_OF = sql`select count(*)::int as n from x`;
-
 export interface ReleaseRow {
   id: string;
   seq: number;
@@ -108,6 +106,7 @@ export interface ReleaseRow {
   run_ids: string[];
   item_count: number;
   manifest_key: string | null;
+  composition: ReleaseGroup[] | null;
 }
 
 const RELEASE_COLUMNS = [
@@ -119,6 +118,7 @@ const RELEASE_COLUMNS = [
   'run_ids',
   'item_count',
   'manifest_key',
+  'composition',
 ] as const;
 
 /** The newest release of the chain, pending or complete. */
@@ -192,6 +192,17 @@ async function withoutNestedLoops<T>(db: Conn, query: () => Promise<T>): Promise
   return result;
 }
 
+/** What a run's change did to the head, and the groups it added (n > 0) and retired (n < 0). */
+export interface AppliedChange {
+  change: Change;
+  delta: ReleaseGroup[];
+}
+
+/** The rows a data-modifying CTE `x` returned, grouped as {@link ReleaseGroup}s. */
+const GROUPS_OF = sql`select kind, run_id, model, prompt_version, count(*)::int as n from x group by 1, 2, 3, 4`;
+const RETURNING_GROUP = (t: string) =>
+  sql.raw(`returning ${t}.kind, ${t}.run_id, ${t}.model, ${t}.prompt_version`);
+
 /**
  * Applies the run's change to the head as release `seq` (inside the caller's transaction, under the export
  * lock): retires the versions the run replaces or no longer approves, then inserts its new versions.
@@ -199,46 +210,139 @@ async function withoutNestedLoops<T>(db: Conn, query: () => Promise<T>): Promise
 export async function applyRunChange(
   tx: Transaction<Database>,
   o: { runId: string; rulesVersion: string; seq: number; runInHead: boolean },
-): Promise<Change> {
-  const q = (query: ReturnType<typeof sql>) =>
-    query.execute(tx).then((r) => (r.rows[0] as { n: number } | undefined)?.n ?? 0);
+): Promise<AppliedChange> {
+  const groups = (query: ReturnType<typeof sql>) => query.execute(tx).then((r) => r.rows as ReleaseGroup[]);
+  const notLive = sql`not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null)`;
   // Removed: live versions of this run that the rules no longer approve (a run the head does not hold
   // has none).
   const removed = !o.runInHead
-    ? 0
+    ? []
     : await withoutNestedLoops(tx, () =>
-        q(sql`
+        groups(sql`
           with x as (
             update release_items h set removed_seq = ${o.seq}
             where h.removed_seq is null and h.run_id = ${o.runId}
               and not exists (select 1 from (${RUN_ITEMS(o.runId, o.rulesVersion)}) ri where ri.item_id = h.item_id)
-            returning 1
-          ) ${COUNT_OF}`),
+            ${RETURNING_GROUP('h')}
+          ) ${GROUPS_OF}`),
       );
   // Replaced: live segment versions whose snapshot the run revises (generated items never change).
-  const replaced = await q(sql`
+  const replaced = await groups(sql`
     with x as (
       update release_items h set removed_seq = ${o.seq}
       from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) s
       where h.removed_seq is null and h.kind = 'segment' and h.item_id = s.item_id
         and h.content_sha256 is distinct from s.content_sha256
-      returning 1
-    ) ${COUNT_OF}`);
+      ${RETURNING_GROUP('h')}
+    ) ${GROUPS_OF}`);
   // Added: the run's versions not live in the head (new items, and the replacements just retired), in
-  // item order so the index inserts stay local.
-  const added = await q(sql`
+  // item order so the index inserts stay local. A generated item belongs to its run alone, so when the
+  // head holds nothing of the run none of its generated items can be live, and the test that would hash
+  // the whole head is skipped; segments (a media file two runs share) are always tested.
+  const added = await groups(sql`
     with x as (
       insert into release_items (item_id, added_seq, kind, run_id, model, prompt_version, content_sha256, content)
       select ri.item_id, ${o.seq}, ri.kind, ${o.runId}, ri.model, ri.prompt_version, ri.content_sha256, ri.content
-      from (${RUN_ITEMS(o.runId, o.rulesVersion)}) ri
-      where not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null)
+      from (
+        select * from (${RUN_GENERATED(o.runId, o.rulesVersion)}) ri ${o.runInHead ? sql`where ${notLive}` : sql``}
+        union all
+        select * from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) ri where ${notLive}
+      ) ri
       order by ri.item_id collate "C"
-      returning 1
-    ) ${COUNT_OF}`);
+      ${RETURNING_GROUP('release_items')}
+    ) ${GROUPS_OF}`);
+  const total = (g: ReleaseGroup[]) => g.reduce((n, x) => n + x.n, 0);
   // The next export plans its queries with statistics that know these rows (autovacuum analyses a
   // large insert only later; a sample of 30,000 rows, ~0.2 s at 1M items).
-  if (added + removed > 0) await sql`analyze release_items`.execute(tx);
-  return { added: added - replaced, changed: replaced, removed };
+  if (total(added) + total(removed) > 0) await sql`analyze release_items`.execute(tx);
+  const retired = [...removed, ...replaced].map((g) => ({ ...g, n: -g.n }));
+  return {
+    change: {
+      added: total(added) - total(replaced),
+      changed: total(replaced),
+      removed: total(removed),
+    },
+    delta: [...added, ...retired],
+  };
+}
+
+const groupKey = (g: ReleaseGroup) => JSON.stringify([g.kind, g.run_id, g.model, g.prompt_version]);
+
+/**
+ * The composition of the release a change makes: the previous release's groups plus the change's
+ * (added groups count up, retired ones down), empty groups dropped, sorted. Exact, because every row the
+ * change writes is in its delta; a group going negative means the previous composition was wrong.
+ */
+export function nextComposition(previous: ReleaseGroup[], delta: ReleaseGroup[]): ReleaseGroup[] {
+  const groups = new Map(previous.map((g) => [groupKey(g), { ...g }]));
+  for (const d of delta) {
+    const key = groupKey(d);
+    const g = groups.get(key) ?? { ...d, n: 0 };
+    g.n += d.n;
+    groups.set(key, g);
+  }
+  const next = [...groups.values()];
+  const negative = next.find((g) => g.n < 0);
+  if (negative)
+    throw new Error(
+      `release composition diverged from release_items: group ${groupKey(negative)} would hold ${negative.n} items`,
+    );
+  return sortGroups(next.filter((g) => g.n > 0));
+}
+
+/** Groups in (kind, run, model, prompt version) order, compared by code unit (locale-independent). */
+function sortGroups(groups: ReleaseGroup[]): ReleaseGroup[] {
+  const cmp = (a: string | null, b: string | null) =>
+    (a ?? '') < (b ?? '') ? -1 : (a ?? '') > (b ?? '') ? 1 : 0;
+  return groups.sort(
+    (a, b) =>
+      cmp(a.kind, b.kind) ||
+      cmp(a.run_id, b.run_id) ||
+      cmp(a.model, b.model) ||
+      cmp(a.prompt_version, b.prompt_version),
+  );
+}
+
+/** Counts per kind, source runs and provenance of a release, from its composition. */
+export function summaryOf(composition: ReleaseGroup[]) {
+  const counts: Record<string, number> = {};
+  const runs = new Set<string>();
+  const models = new Set<string>();
+  const prompts = new Set<string>();
+  for (const g of composition) {
+    counts[g.kind] = (counts[g.kind] ?? 0) + g.n;
+    runs.add(g.run_id);
+    if (g.model) models.add(g.model);
+    if (g.prompt_version) prompts.add(g.prompt_version);
+  }
+  const sorted = (s: Set<string>) => [...s].sort();
+  return {
+    counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    items: Object.values(counts).reduce((a, b) => a + b, 0),
+    runIds: sorted(runs),
+    models: sorted(models),
+    promptVersions: sorted(prompts),
+  };
+}
+
+/**
+ * The head's composition, grouped from its live items: for a head whose row has none recorded (written
+ * before exports.composition) or whose recorded one does not add up to its item count.
+ */
+export async function headComposition(db: Conn): Promise<ReleaseGroup[]> {
+  const r = await sql<ReleaseGroup>`
+    select kind, run_id, model, prompt_version, count(*)::int as n
+    from release_items where removed_seq is null
+    group by 1, 2, 3, 4`.execute(db);
+  return sortGroups(r.rows);
+}
+
+/** The head's recorded composition when it is usable (present and adding up to its item count). */
+export function recordedComposition(head: ReleaseRow | undefined): ReleaseGroup[] | undefined {
+  if (!head) return [];
+  const c = head.composition;
+  if (!Array.isArray(c) || c.reduce((n, g) => n + g.n, 0) !== head.item_count) return undefined;
+  return c;
 }
 
 /**
@@ -253,48 +357,17 @@ export function releaseIdOf(previousId: string | null, runId: string, rulesVersi
   return `rel_${h.digest('hex').slice(0, 32)}`;
 }
 
-/** Counts per kind, source runs and provenance of the head (the release just staged). */
-export async function headSummary(db: Conn) {
-  const rows = await sql<{
-    kind: string;
-    run_id: string;
-    model: string | null;
-    prompt_version: string | null;
-    n: number;
-  }>`
-    select kind, run_id, model, prompt_version, count(*)::int as n
-    from release_items where removed_seq is null
-    group by kind, run_id, model, prompt_version`.execute(db);
-  const counts: Record<string, number> = {};
-  const runs = new Set<string>();
-  const models = new Set<string>();
-  const prompts = new Set<string>();
-  for (const r of rows.rows) {
-    counts[r.kind] = (counts[r.kind] ?? 0) + r.n;
-    runs.add(r.run_id);
-    if (r.model) models.add(r.model);
-    if (r.prompt_version) prompts.add(r.prompt_version);
-  }
-  const sorted = (s: Set<string>) => [...s].sort();
-  return {
-    counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))),
-    runIds: sorted(runs),
-    models: sorted(models),
-    promptVersions: sorted(prompts),
-  };
-}
-
 export async function insertPendingRelease(
   tx: Transaction<Database>,
   o: {
     id: string;
     seq: number;
     previousId: string | null;
-    counts: Record<string, number>;
+    composition: ReleaseGroup[];
     diff: Record<string, unknown>;
-    runIds: string[];
   },
 ): Promise<void> {
+  const summary = summaryOf(o.composition);
   await tx
     .insertInto('exports')
     .values({
@@ -302,15 +375,16 @@ export async function insertPendingRelease(
       seq: o.seq,
       previous_id: o.previousId,
       status: 'pending',
-      run_ids: JSON.stringify(o.runIds),
-      counts: JSON.stringify(o.counts),
+      run_ids: JSON.stringify(summary.runIds),
+      counts: JSON.stringify(summary.counts),
       diff: JSON.stringify(o.diff),
-      item_count: Object.values(o.counts).reduce((x, y) => x + y, 0),
+      item_count: summary.items,
+      composition: JSON.stringify(o.composition),
     })
     .execute();
 }
 
-/** Distinct models and prompt versions of release `seq`. */
+/** Distinct models and prompt versions of release `seq` (from its items: a release without a composition). */
 export async function releaseProvenance(db: Conn, seq: number) {
   const r = await sql<{ models: string[] | null; prompts: string[] | null }>`
     select array_agg(distinct model) filter (where model is not null) as models,

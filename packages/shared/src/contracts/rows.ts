@@ -177,8 +177,22 @@ export interface ExportsTable {
   /** Position in the release chain: release S holds the item versions live at S (see release_items). */
   seq: number;
   previous_id: Opt<string>;
+  /**
+   * The release's items grouped by (kind, run, model, prompt version), sorted, each with its count: the
+   * next export derives its summary from it and its change. Null for releases written before it existed.
+   */
+  composition: ColumnType<ReleaseGroup[] | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   completed_at: Opt<Date | string>;
+}
+
+/** One group of a release's items (exports.composition). */
+export interface ReleaseGroup {
+  kind: string;
+  run_id: string;
+  model: string | null;
+  prompt_version: string | null;
+  n: number;
 }
 
 /** One version of a released item: live from release `added_seq` until `removed_seq` (exclusive). */
