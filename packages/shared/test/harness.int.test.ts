@@ -170,6 +170,16 @@ describe('stage harness against real PostgreSQL and S3', () => {
     const last = { summary: p.summary() };
     expect(last.summary?.error?.code).toBe('storage_unavailable');
   });
+
+  it('reports the database first when both are unreachable (they are checked side by side)', async () => {
+    const p = spawnStage(PROBE, ['--run-id', 'down-3'], {
+      ...baseEnv(),
+      DATABASE_URL: 'postgres://x:y@127.0.0.1:1/db',
+      MINIO_ENDPOINT: '127.0.0.1:1',
+    });
+    expect(await p.exit).toBe(75);
+    expect(p.summary()?.error?.code).toBe('db_unavailable');
+  });
 });
 
 describe.runIf(services.mode === 'loopback' && services.minioBin && services.pg.binDir)(

@@ -260,6 +260,10 @@ export async function runStage<I, E extends SharedEnv>(
       });
       store = createObjectStore(storageConfig);
       log.info({ db: dbConfig.kind, storage: store.location }, 'starting');
+      // The buckets are made ready while the database's schema is checked (the object-store client
+      // loads while the database answers); a database failure is reported first, without waiting for them.
+      const buckets = store.ensureBuckets();
+      buckets.catch(() => undefined);
       try {
         if (dbConfig.kind === 'pglite') {
           await migrateToLatest(db);
@@ -275,7 +279,7 @@ export async function runStage<I, E extends SharedEnv>(
       } catch (err) {
         throw dbError(err);
       }
-      await store.ensureBuckets();
+      await buckets;
       try {
         await ensurePipelineRun(db, runId);
         const row = await startStageRun(db, { runId, stage: def.name, host: os.hostname() });
