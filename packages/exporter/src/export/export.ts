@@ -328,7 +328,8 @@ async function finishRelease(ctx: Ctx, conn: Db, row: ReleaseRow, version: strin
           : Readable.from(pagedLines(conn, row.seq, kind, env.EXPORT_PAGE_SIZE)),
       ),
     );
-    const provenance = row.composition ? summaryOf(row.composition) : await releaseProvenance(conn, row.seq);
+    const recorded = recordedComposition(row);
+    const provenance = recorded ? summaryOf(recorded) : await releaseProvenance(conn, row.seq);
     await completeWithManifest(ctx, conn, row, entries, provenance, version);
   } finally {
     await reader?.close();
