@@ -82,6 +82,7 @@ afterAll(async () => {
 
 async function resetReleases(): Promise<void> {
   await db.deleteFrom('release_items').execute();
+  await db.deleteFrom('release_sets').execute();
   await db.deleteFrom('exports').execute();
 }
 
@@ -101,8 +102,9 @@ async function releaseState(env: Record<string, string>) {
   return {
     rows: rows.map((r) => [r.id, r.status, r.item_count]),
     prefixes: [...prefixes],
-    items: (await db.selectFrom('release_items').select('item_id').where('removed_seq', 'is', null).execute())
-      .length,
+    items: (
+      await db.selectFrom('release_members').select('item_id').where('removed_seq', 'is', null).execute()
+    ).length,
     manifestOk: manifest ? (await verifyManifest(store, 'processed', manifest)).length === 0 : false,
     lines,
   };

@@ -208,6 +208,7 @@ describe('export', () => {
     const before = {
       exports: await db.selectFrom('exports').selectAll().execute(),
       items: await db.selectFrom('release_items').selectAll().orderBy('item_id').execute(),
+      sets: await db.selectFrom('release_sets').selectAll().orderBy('run_id').orderBy('kind').execute(),
       objects: await keys(),
     };
     const p = spawnStage(CLI, ['export', '--run-id', 'v-1'], env);
@@ -217,6 +218,9 @@ describe('export', () => {
     expect(await db.selectFrom('release_items').selectAll().orderBy('item_id').execute()).toEqual(
       before.items,
     );
+    expect(
+      await db.selectFrom('release_sets').selectAll().orderBy('run_id').orderBy('kind').execute(),
+    ).toEqual(before.sets);
     expect(await keys()).toEqual(before.objects);
   });
 
@@ -306,9 +310,9 @@ describe('export', () => {
       .where((eb) =>
         eb.exists(
           eb
-            .selectFrom('release_items')
+            .selectFrom('release_members')
             .select('item_id')
-            .whereRef('release_items.item_id', '=', 'validations.item_id')
+            .whereRef('release_members.item_id', '=', 'validations.item_id')
             .where('removed_seq', 'is not', null),
         ),
       )
@@ -366,7 +370,7 @@ describe('export', () => {
 /** Release `seq`'s items grouped as exports.composition records them. */
 async function groupedItems(seq: number) {
   const rows = await db
-    .selectFrom('release_items')
+    .selectFrom('release_members')
     .select(['kind', 'run_id', 'model', 'prompt_version', (eb) => eb.fn.countAll<number>().as('n')])
     .where('added_seq', '<=', seq)
     .where((eb) => eb.or([eb('removed_seq', 'is', null), eb('removed_seq', '>', seq)]))

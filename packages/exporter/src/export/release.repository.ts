@@ -4,18 +4,22 @@ import type { Database } from '@pronielts/shared/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
 
 /**
- * Release SQL (releases v3, docs/decisions/0009-exporter.md).
+ * Release SQL (releases v4, docs/decisions/0009-exporter.md).
  *
- * Releases form a chain: `exports.seq` orders them, and `release_items` holds one row per version of an
- * item with the release that added it (`added_seq`) and the one that retired it (`removed_seq`). Release S
- * is every version with added_seq <= S < coalesce(removed_seq, ∞); the newest release ("head") is every
- * row with removed_seq null. An export writes only the change a run makes to the head, inside PostgreSQL
+ * Releases form a chain: `exports.seq` orders them, and every item a release holds is recorded with the
+ * release that added it (`added_seq`) and the one that retired it (`removed_seq`). Release S is every
+ * entry with added_seq <= S < coalesce(removed_seq, ∞); the newest release ("head") is every entry with
+ * removed_seq null. An export writes only the change a run makes to the head, inside PostgreSQL
  * (INSERT/UPDATE … SELECT): a release of a million items never travels through this process, and a
  * second export of the same run changes nothing.
  *
- * Generated items are immutable (their id hashes the task that made them and rows are insert-only), so
- * their versions carry no content copy: the release files join them from `generated_items`. Segment
- * versions keep a snapshot and its sha256 because a classification can be revised in place.
+ * Two tables hold the entries. Generated items are immutable (their id hashes the task that made them,
+ * rows are insert-only) and belong to one run, so a release needs only their ids: `release_sets` holds
+ * them as arrays, one row per (run, kind, model, prompt version) group and chunk, and the release files
+ * join their content from `generated_items`. A run is added or retired as a whole: exporting it again
+ * after a change retires its sets and writes new ones. Segments keep one row per version in
+ * `release_items` with a snapshot and its sha256, because a classification can be revised in place. The
+ * view `release_members` shows both as one row per item version.
  *
  * The release files are read as raw columns ({@link LineRow}) and rendered to JSON lines in the exporter
  * (lines.ts): building a million JSON objects in SQL cost more than everything else the query does.
@@ -93,9 +97,19 @@ const RUN_SEGMENTS = (runId: string, rulesVersion: string) => sql`
     where t.media_id in (select media_id from run_media where run_id = ${runId} and status = 'accepted')
   ) s`;
 
-/** The run's approved items as release versions. */
-const RUN_ITEMS = (runId: string, rulesVersion: string) =>
-  sql`${RUN_GENERATED(runId, rulesVersion)} union all ${RUN_SEGMENTS(runId, rulesVersion)}`;
+/** At most this many ids in one release_sets row (~4 MB): a run's group is stored in chunks. */
+const SET_CHUNK = 100_000;
+
+/** The entries of release `seq` (release_items or release_sets, aliased or not). */
+const LIVE_AT = (seq: number, t = '') => {
+  const c = (name: string) => sql.ref(t ? `${t}.${name}` : name);
+  return sql`${c('added_seq')} <= ${seq} and (${c('removed_seq')} is null or ${c('removed_seq')} > ${seq})`;
+};
+
+/** The ids in the live release sets of `runId`. */
+const LIVE_SET_IDS = (runId: string) => sql`
+  select u.item_id from release_sets s cross join lateral unnest(s.item_ids) as u(item_id)
+  where s.run_id = ${runId} and s.removed_seq is null`;
 
 export interface ReleaseRow {
   id: string;
@@ -143,38 +157,68 @@ export interface Change {
 }
 
 /**
- * Whether exporting the run would change the head. `runInHead`: the head holds versions of this run
- * (its release row lists the run), so some may have to be retired.
+ * Whether exporting the run would change the head. `runInHead`: the head holds entries of this run (its
+ * release row lists the run), so some may have to be retired.
  *
- * A run the head does not hold (the usual export) changes it exactly when one of its approved versions
- * is not live: the first such item answers, so this costs nothing. A run the head holds (a re-run, or a
- * re-export after re-validation) is compared in full, both ways, with hash joins (~3 s at 1M items);
- * a fast-start plan there would probe the head once per item, or worse (measured: minutes).
+ * A run the head does not hold (the usual export) changes it exactly when it has an approved generated
+ * item (no live set can hold one) or an approved segment version that is not live: the first such item
+ * answers, so this costs nothing. A run the head holds (a re-run, or a re-export after re-validation) is
+ * compared in full, both ways, with hash joins (~3 s at 1M items); a fast-start plan there would probe
+ * the head once per item, or worse (measured: minutes).
  */
 export async function runChangesHead(
   db: Conn,
   o: { runId: string; rulesVersion: string; runInHead: boolean },
 ): Promise<boolean> {
-  const notLive = (items: ReturnType<typeof sql>) => sql`
-    select 1 from (${items}) ri
-    where not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null
-                        and h.content_sha256 is not distinct from ri.content_sha256)`;
   if (!o.runInHead) {
     // One EXISTS per source: over their union the planner builds a hash of every validation first.
     const r = await sql<{ changes: boolean }>`
-      select exists (${notLive(RUN_GENERATED(o.runId, o.rulesVersion))})
-          or exists (${notLive(RUN_SEGMENTS(o.runId, o.rulesVersion))}) as changes`.execute(db);
+      select exists (${RUN_GENERATED(o.runId, o.rulesVersion)})
+          or exists (select 1 from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) ri
+                     where not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null
+                                         and h.content_sha256 is not distinct from ri.content_sha256)) as changes`.execute(
+      db,
+    );
     return r.rows[0]?.changes === true;
   }
-  const r = await withoutNestedLoops(db, () =>
-    sql<{ n: number }>`
-      with ri as materialized (${RUN_ITEMS(o.runId, o.rulesVersion)})
-      select (select count(*) from (${notLive(sql`select * from ri`)}) a)::int
-           + (select count(*) from release_items h
+  const segments = await withoutNestedLoops(db, () => segmentChange(db, o));
+  if (segments.added + segments.changed + segments.removed > 0) return true;
+  const generated = await generatedChange(db, o);
+  return generated.added + generated.removed > 0;
+}
+
+/**
+ * How the run's approved segments differ from its live segment versions: new items, revised snapshots,
+ * and live versions no longer approved.
+ */
+async function segmentChange(db: Conn, o: { runId: string; rulesVersion: string }): Promise<Change> {
+  const r = await sql<Change>`
+    with ri as materialized (${RUN_SEGMENTS(o.runId, o.rulesVersion)})
+    select (select count(*) from ri where not exists
+              (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null))::int as added,
+           (select count(*) from ri join release_items h on h.item_id = ri.item_id and h.removed_seq is null
+              where h.content_sha256 is distinct from ri.content_sha256)::int as changed,
+           (select count(*) from release_items h
               where h.removed_seq is null and h.run_id = ${o.runId}
-                and not exists (select 1 from ri where ri.item_id = h.item_id))::int as n`.execute(db),
-  );
-  return (r.rows[0]?.n ?? 0) > 0;
+                and not exists (select 1 from ri where ri.item_id = h.item_id))::int as removed`.execute(db);
+  return r.rows[0] ?? { added: 0, changed: 0, removed: 0 };
+}
+
+/** How the run's approved generated items differ from the ids in its live release sets. */
+async function generatedChange(
+  db: Conn,
+  o: { runId: string; rulesVersion: string },
+): Promise<{ added: number; removed: number }> {
+  return withoutNestedLoops(db, async () => {
+    const r = await sql<{ added: number; removed: number }>`
+      with gen as materialized (select item_id from (${RUN_GENERATED(o.runId, o.rulesVersion)}) g),
+           live as materialized (${LIVE_SET_IDS(o.runId)})
+      select (select count(*) from gen where not exists (select 1 from live where live.item_id = gen.item_id))::int as added,
+             (select count(*) from live where not exists (select 1 from gen where gen.item_id = live.item_id))::int as removed`.execute(
+      db,
+    );
+    return r.rows[0] ?? { added: 0, removed: 0 };
+  });
 }
 
 /**
@@ -198,23 +242,25 @@ export interface AppliedChange {
   delta: ReleaseGroup[];
 }
 
-/** The rows a data-modifying CTE `x` returned, grouped as {@link ReleaseGroup}s. */
-const GROUPS_OF = sql`select kind, run_id, model, prompt_version, count(*)::int as n from x group by 1, 2, 3, 4`;
-const RETURNING_GROUP = (t: string) =>
-  sql.raw(`returning ${t}.kind, ${t}.run_id, ${t}.model, ${t}.prompt_version`);
+/** The rows a data-modifying CTE `x` returned (each with its item count `n`), as {@link ReleaseGroup}s. */
+const GROUPS_OF = sql`select kind, run_id, model, prompt_version, sum(n)::int as n from x group by 1, 2, 3, 4`;
+/** What a release_items statement returns per row: its group and one item. */
+const RETURNING_VERSION = (t: string) =>
+  sql.raw(`returning ${t}.kind, ${t}.run_id, ${t}.model, ${t}.prompt_version, 1 as n`);
 
 /**
  * Applies the run's change to the head as release `seq` (inside the caller's transaction, under the export
- * lock): retires the versions the run replaces or no longer approves, then inserts its new versions.
+ * lock). Segments: retires the versions the run replaces or no longer approves, then inserts its new
+ * versions. Generated items: a run the head does not hold gets its sets; a run it holds whose approved
+ * items changed has its live sets retired and new ones written (an unchanged one is left alone).
  */
 export async function applyRunChange(
   tx: Transaction<Database>,
   o: { runId: string; rulesVersion: string; seq: number; runInHead: boolean },
 ): Promise<AppliedChange> {
   const groups = (query: ReturnType<typeof sql>) => query.execute(tx).then((r) => r.rows as ReleaseGroup[]);
-  const notLive = sql`not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null)`;
-  // Removed: live versions of this run that the rules no longer approve (a run the head does not hold
-  // has none).
+  // Removed: live segment versions of this run that the rules no longer approve (a run the head does not
+  // hold has none).
   const removed = !o.runInHead
     ? []
     : await withoutNestedLoops(tx, () =>
@@ -222,48 +268,83 @@ export async function applyRunChange(
           with x as (
             update release_items h set removed_seq = ${o.seq}
             where h.removed_seq is null and h.run_id = ${o.runId}
-              and not exists (select 1 from (${RUN_ITEMS(o.runId, o.rulesVersion)}) ri where ri.item_id = h.item_id)
-            ${RETURNING_GROUP('h')}
+              and not exists (select 1 from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) ri where ri.item_id = h.item_id)
+            ${RETURNING_VERSION('h')}
           ) ${GROUPS_OF}`),
       );
-  // Replaced: live segment versions whose snapshot the run revises (generated items never change).
+  // Replaced: live segment versions whose snapshot the run revises.
   const replaced = await groups(sql`
     with x as (
       update release_items h set removed_seq = ${o.seq}
       from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) s
-      where h.removed_seq is null and h.kind = 'segment' and h.item_id = s.item_id
+      where h.removed_seq is null and h.item_id = s.item_id
         and h.content_sha256 is distinct from s.content_sha256
-      ${RETURNING_GROUP('h')}
+      ${RETURNING_VERSION('h')}
     ) ${GROUPS_OF}`);
-  // Added: the run's versions not live in the head (new items, and the replacements just retired), in
-  // item order so the index inserts stay local. A generated item belongs to its run alone, so when the
-  // head holds nothing of the run none of its generated items can be live, and the test that would hash
-  // the whole head is skipped; segments (a media file two runs share) are always tested.
+  // Added: the run's segment versions not live in the head (new items, and the replacements just
+  // retired), in item order so the index inserts stay local.
   const added = await groups(sql`
     with x as (
       insert into release_items (item_id, added_seq, kind, run_id, model, prompt_version, content_sha256, content)
       select ri.item_id, ${o.seq}, ri.kind, ${o.runId}, ri.model, ri.prompt_version, ri.content_sha256, ri.content
-      from (
-        select * from (${RUN_GENERATED(o.runId, o.rulesVersion)}) ri ${o.runInHead ? sql`where ${notLive}` : sql``}
-        union all
-        select * from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) ri where ${notLive}
-      ) ri
+      from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) ri
+      where not exists (select 1 from release_items h where h.item_id = ri.item_id and h.removed_seq is null)
       order by ri.item_id collate "C"
-      ${RETURNING_GROUP('release_items')}
+      ${RETURNING_VERSION('release_items')}
     ) ${GROUPS_OF}`);
   const total = (g: ReleaseGroup[]) => g.reduce((n, x) => n + x.n, 0);
   // The next export plans its queries with statistics that know these rows (autovacuum analyses a
-  // large insert only later; a sample of 30,000 rows, ~0.2 s at 1M items).
+  // large insert only later).
   if (total(added) + total(removed) > 0) await sql`analyze release_items`.execute(tx);
-  const retired = [...removed, ...replaced].map((g) => ({ ...g, n: -g.n }));
+
+  // Generated items: a run the head holds is compared with its live sets, one it does not is new.
+  const generated = o.runInHead ? await generatedChange(tx, o) : undefined;
+  let retiredSets: ReleaseGroup[] = [];
+  let addedSets: ReleaseGroup[] = [];
+  if (!generated || generated.added + generated.removed > 0) {
+    if (generated)
+      retiredSets = await groups(sql`
+        with x as (
+          update release_sets set removed_seq = ${o.seq}
+          where run_id = ${o.runId} and removed_seq is null
+          returning kind, run_id, model, prompt_version, n
+        ) ${GROUPS_OF}`);
+    addedSets = await insertRunSets(tx, o);
+  }
+
+  const retired = [...removed, ...replaced, ...retiredSets].map((g) => ({ ...g, n: -g.n }));
   return {
     change: {
-      added: total(added) - total(replaced),
+      added: total(added) - total(replaced) + (generated?.added ?? total(addedSets)),
       changed: total(replaced),
-      removed: total(removed),
+      removed: total(removed) + (generated?.removed ?? 0),
     },
-    delta: [...added, ...retired],
+    delta: [...added, ...addedSets, ...retired],
   };
+}
+
+/**
+ * Writes the run's approved generated items as release sets added by release `seq`: one row per group
+ * and chunk of at most {@link SET_CHUNK} ids. Chunks are cut by position in the scan (`row_number()
+ * over ()`, no sort), so a group may be split into more chunks than it strictly needs, never larger ones.
+ */
+async function insertRunSets(
+  tx: Transaction<Database>,
+  o: { runId: string; rulesVersion: string; seq: number },
+): Promise<ReleaseGroup[]> {
+  const r = await sql<ReleaseGroup>`
+    with x as (
+      insert into release_sets (run_id, kind, model, prompt_version, chunk, added_seq, n, item_ids)
+      select ${o.runId}, kind, model, prompt_version, chunk, ${o.seq}, count(*), array_agg(item_id)
+      from (
+        select g.item_id, g.kind, g.model, g.prompt_version,
+               ((row_number() over ()) - 1) / ${sql.lit(SET_CHUNK)} as chunk
+        from (${RUN_GENERATED(o.runId, o.rulesVersion)}) g
+      ) c
+      group by kind, model, prompt_version, chunk
+      returning kind, run_id, model, prompt_version, n
+    ) ${GROUPS_OF}`.execute(tx);
+  return r.rows;
 }
 
 const groupKey = (g: ReleaseGroup) => JSON.stringify([g.kind, g.run_id, g.model, g.prompt_version]);
@@ -331,8 +412,11 @@ export function summaryOf(composition: ReleaseGroup[]) {
  */
 export async function headComposition(db: Conn): Promise<ReleaseGroup[]> {
   const r = await sql<ReleaseGroup>`
-    select kind, run_id, model, prompt_version, count(*)::int as n
-    from release_items where removed_seq is null
+    select kind, run_id, model, prompt_version, sum(n)::int as n from (
+      select kind, run_id, model, prompt_version, 1 as n from release_items where removed_seq is null
+      union all
+      select kind, run_id, model, prompt_version, n from release_sets where removed_seq is null
+    ) h
     group by 1, 2, 3, 4`.execute(db);
   return sortGroups(r.rows);
 }
@@ -384,67 +468,76 @@ export async function insertPendingRelease(
     .execute();
 }
 
-/** Distinct models and prompt versions of release `seq` (from its items: a release without a composition). */
+/** Distinct models and prompt versions of release `seq` (from its entries: a release without a composition). */
 export async function releaseProvenance(db: Conn, seq: number) {
+  const live = LIVE_AT(seq);
   const r = await sql<{ models: string[] | null; prompts: string[] | null }>`
     select array_agg(distinct model) filter (where model is not null) as models,
            array_agg(distinct prompt_version) filter (where prompt_version is not null) as prompts
-    from release_items where added_seq <= ${seq} and (removed_seq is null or removed_seq > ${seq})`.execute(
-    db,
-  );
+    from (
+      select model, prompt_version from release_items where ${live}
+      union all
+      select model, prompt_version from release_sets where ${live}
+    ) r`.execute(db);
   return {
     models: (r.rows[0]?.models ?? []).sort(),
     promptVersions: (r.rows[0]?.prompts ?? []).sort(),
   };
 }
 
+/** Release files of generated kinds: the ids of release sets `s` unnested and joined to their items. */
+const SET_ITEMS = sql`release_sets s cross join lateral unnest(s.item_ids) as u(item_id)
+      join generated_items g on g.id = u.item_id`;
+
 /**
  * The line rows of one kind of the committed release `seq`, in item order. `afterItemId`/`limit` page it
  * (the embedded database); on PostgreSQL the unpaged query is streamed with COPY … TO STDOUT.
  */
 export function releaseRowsQuery(seq: number, kind: string, page?: { afterItemId: string; limit: number }) {
+  const from =
+    kind === 'segment'
+      ? sql`select ${LINE_COLUMNS('ri.item_id', 'ri.content')}
+            from release_items ri left join generated_items g on false
+            where ri.kind = ${kind} and ${LIVE_AT(seq, 'ri')}`
+      : sql`select ${LINE_COLUMNS('u.item_id', 'null')}
+            from ${SET_ITEMS}
+            where s.kind = ${kind} and ${LIVE_AT(seq, 's')}`;
   return sql<LineRow>`
-    select ${LINE_COLUMNS('ri.item_id', 'ri.content')}
-    from release_items ri left join generated_items g on ri.content is null and g.id = ri.item_id
-    where ri.kind = ${kind} and ri.added_seq <= ${seq} and (ri.removed_seq is null or ri.removed_seq > ${seq})
-      ${page ? sql`and ri.item_id > ${page.afterItemId}` : sql``}
-    order by ri.item_id
+    select * from (${from}) r
+    ${page ? sql`where r.item_id > ${page.afterItemId}` : sql``}
+    order by r.item_id collate "C"
     ${page ? sql`limit ${page.limit}` : sql``}`;
 }
 
 /**
  * The line rows of one kind of the release that exporting the run makes, read from the snapshot *before*
- * its change is applied: the run's approved versions, and the head's versions of other runs that the run
- * does not replace. This is the head {@link applyRunChange} leaves behind, row for row (its removed rows
- * are the run's own live versions that are not approved, its replaced and added rows the run's
- * versions), so the files can be written while the change is, from the same snapshot (export.ts).
- * Generated items belong to exactly one run (`generated_items.run_id`), so only segments, which a media
- * file shared by two runs can put in both, need the not-replaced test.
+ * its change is applied: the run's approved items, and the head's entries of other runs that the run
+ * does not replace. This is the head {@link applyRunChange} leaves behind, row for row (it retires only
+ * the run's own entries and segment versions the run revises, and adds the run's approved items), so the
+ * files can be written while the change is, from the same snapshot (export.ts). Generated items belong to
+ * exactly one run (`generated_items.run_id`), so only segments, which a media file shared by two runs can
+ * put in both, need the not-replaced test.
  */
 export function nextReleaseRowsQuery(o: { runId: string; rulesVersion: string; kind: string }) {
-  const segment = o.kind === 'segment';
-  const run = segment
-    ? sql`select ${LINE_COLUMNS('s.item_id', 's.content')}
-          from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) s
-          left join generated_items g on false`
-    : sql`select ${LINE_COLUMNS('g.id', 'null')}
-          from generated_items g
-          join validations v on v.item_id = g.id and v.rules_version = ${o.rulesVersion} and v.status = 'approved'
-          where g.run_id = ${o.runId} and g.kind = ${o.kind}`;
-  return sql<LineRow>`
-    select * from (
-      ${run}
-      union all
-      select ${LINE_COLUMNS('h.item_id', 'h.content')}
-      from release_items h left join generated_items g on h.content is null and g.id = h.item_id
-      where h.removed_seq is null and h.kind = ${o.kind} and h.run_id <> ${o.runId}
-        ${
-          segment
-            ? sql`and not exists (select 1 from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) s where s.item_id = h.item_id)`
-            : sql``
-        }
-    ) r
-    order by r.item_id collate "C"`;
+  const query =
+    o.kind === 'segment'
+      ? sql`select ${LINE_COLUMNS('s.item_id', 's.content')}
+            from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) s
+            left join generated_items g on false
+            union all
+            select ${LINE_COLUMNS('h.item_id', 'h.content')}
+            from release_items h left join generated_items g on false
+            where h.removed_seq is null and h.run_id <> ${o.runId}
+              and not exists (select 1 from (${RUN_SEGMENTS(o.runId, o.rulesVersion)}) s where s.item_id = h.item_id)`
+      : sql`select ${LINE_COLUMNS('g.id', 'null')}
+            from generated_items g
+            join validations v on v.item_id = g.id and v.rules_version = ${o.rulesVersion} and v.status = 'approved'
+            where g.run_id = ${o.runId} and g.kind = ${o.kind}
+            union all
+            select ${LINE_COLUMNS('u.item_id', 'null')}
+            from ${SET_ITEMS}
+            where s.removed_seq is null and s.kind = ${o.kind} and s.run_id <> ${o.runId}`;
+  return sql<LineRow>`select * from (${query}) r order by r.item_id collate "C"`;
 }
 
 export async function completeRelease(db: Conn, id: string, manifestKey: string): Promise<void> {

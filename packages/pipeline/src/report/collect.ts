@@ -103,7 +103,7 @@ export async function collectReport(
       ? Number(
           (
             await db
-              .selectFrom('release_items')
+              .selectFrom('release_members')
               .select((eb) => eb.fn.countAll().as('n'))
               .where('added_seq', '<=', release.seq)
               .where((eb) => eb.or([eb('removed_seq', 'is', null), eb('removed_seq', '>', release.seq)]))

@@ -209,6 +209,35 @@ export interface ReleaseItemsTable {
   content: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 }
 
+/**
+ * Generated items' release membership (releases v4): the ids of one (run, kind, model, prompt version)
+ * group, in chunks, with the releases that added and retired them. Generated items are immutable, so an
+ * id is all a release needs; segments keep per-item versions in release_items.
+ */
+export interface ReleaseSetsTable {
+  run_id: string;
+  kind: string;
+  model: string;
+  prompt_version: string;
+  chunk: number;
+  added_seq: number;
+  removed_seq: Opt<number>;
+  /** cardinality(item_ids). */
+  n: number;
+  item_ids: ColumnType<string[], string[], string[]>;
+}
+
+/** View: every version of every released item, one row each (release_items ∪ the ids of release_sets). */
+export interface ReleaseMembersView {
+  item_id: string;
+  added_seq: number;
+  removed_seq: number | null;
+  kind: string;
+  run_id: string;
+  model: string | null;
+  prompt_version: string | null;
+}
+
 export interface Database {
   pipeline_runs: PipelineRunsTable;
   stage_runs: StageRunsTable;
@@ -221,6 +250,8 @@ export interface Database {
   validations: ValidationsTable;
   exports: ExportsTable;
   release_items: ReleaseItemsTable;
+  release_sets: ReleaseSetsTable;
+  release_members: ReleaseMembersView;
   llm_cache: LlmCacheTable;
   llm_rejections: LlmRejectionsTable;
   content_fingerprints: ContentFingerprintsTable;

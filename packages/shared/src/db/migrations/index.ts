@@ -6,6 +6,7 @@ import * as m20261122T040000 from './20261122T040000-release-items.ts';
 import * as m20261122T050000 from './20261122T050000-release-item-collation.ts';
 import * as m20261122T060000 from './20261122T060000-generated-items-run-kind.ts';
 import * as m20261122T070000 from './20261122T070000-release-composition.ts';
+import * as m20261122T080000 from './20261122T080000-release-sets.ts';
 
 /**
  * Every migration, by timestamped name. Kysely runs them in name order and records them in
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '20261122T050000-release-item-collation': m20261122T050000,
   '20261122T060000-generated-items-run-kind': m20261122T060000,
   '20261122T070000-release-composition': m20261122T070000,
+  '20261122T080000-release-sets': m20261122T080000,
 };
