@@ -186,7 +186,7 @@ async function resetReleases(url: string, env: Record<string, string>): Promise<
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query('truncate exports, release_items');
+    await c.query('truncate exports, release_items, release_sets');
     await c.query('vacuum analyze release_items');
     await c.query('checkpoint');
   } finally {
