@@ -19,7 +19,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { median, progress, REPORTER, table, timed } from './util.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const CLI = path.join(ROOT, 'packages/exporter/dist/cli.js');
+const CLI = path.join(ROOT, 'packages/exporter/dist/bundle/cli.js');
 const SIZES = (process.env.BENCH_EXPORT_SIZES ?? '100000,1000000').split(',').map(Number);
 const NAIVE_ROWS = 10_000;
 

@@ -12,7 +12,7 @@ import { median, progress, REPORTER, table, timed } from './util.ts';
 const CACHE = path.resolve(import.meta.dirname, '../.cache/ingest');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const BUCKET_PREFIX = `bench${Date.now().toString(36)}-`;
-const INGESTOR_CLI = path.resolve(import.meta.dirname, '../../packages/ingestor/dist/cli.js');
+const INGESTOR_CLI = path.resolve(import.meta.dirname, '../../packages/ingestor/dist/bundle/cli.js');
 fs.mkdirSync(CACHE, { recursive: true });
 
 function ffmpeg(args: string[]) {

@@ -12,7 +12,7 @@ import { Ollama } from 'ollama';
 import { progress, table, timed } from './util.ts';
 
 const CACHE = path.resolve(import.meta.dirname, '../.cache/llm');
-const CLI = path.resolve(import.meta.dirname, '../../packages/classifier/dist/cli.js');
+const CLI = path.resolve(import.meta.dirname, '../../packages/classifier/dist/bundle/cli.js');
 const SLOTS = Number(process.env.BENCH_SLOTS ?? 4);
 const PER_TOKEN_MS = Number(process.env.BENCH_PER_TOKEN_MS ?? 2);
 const N = Number(process.env.BENCH_SEGMENTS ?? 600);

@@ -17,7 +17,7 @@ import { writeTinyWhisperModel } from '@pronielts/whisper-fixtures';
 import { median, progress, table, timed } from './util.ts';
 
 const CACHE = path.resolve(import.meta.dirname, '../.cache/transcribe');
-const CLI = path.resolve(import.meta.dirname, '../../packages/transcriber/dist/cli.js');
+const CLI = path.resolve(import.meta.dirname, '../../packages/transcriber/dist/bundle/cli.js');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WHISPER_CLI =
   process.env.WHISPER_CLI ??

@@ -27,6 +27,8 @@ IMAGE_TO_PACKAGE = {
     "pronielts/paraphraser": "paraphraser",
     "pronielts/exporter": "exporter",
 }
+# What each image's ENTRYPOINT runs (packages/<stage>/Dockerfile): the stage's bundled CLI.
+STAGE_ENTRY = Path("dist") / "bundle" / "cli.js"
 SENTENCES = [
     "Describe a place you like to visit. I like the park near my house because it is quiet and green.",
     "What do you do in your free time? I usually read books and sometimes I play football with friends.",
@@ -53,8 +55,8 @@ def services(tmp_path_factory):
     work = tmp_path_factory.mktemp("e2e")
     node = shutil.which("node") or pytest.fail("node is not on PATH")
     for pkg in IMAGE_TO_PACKAGE.values():
-        if not (REPO_ROOT / "packages" / pkg / "dist" / "cli.js").is_file():
-            pytest.fail(f"packages/{pkg}/dist/cli.js is missing: run pnpm turbo run build first")
+        if not (REPO_ROOT / "packages" / pkg / STAGE_ENTRY).is_file():
+            pytest.fail(f"packages/{pkg}/{STAGE_ENTRY} is missing: run pnpm turbo run build first")
 
     # A database of its own on the shared PostgreSQL server.
     db_name = f"dags_e2e_{uuid.uuid4().hex[:10]}"
@@ -124,7 +126,7 @@ class LocalPods:
     def __call__(self, op, pod, context):
         [c] = [c for c in pod.spec.containers if c.name == "base"]
         repo = c.image.rsplit(":", 1)[0]
-        cli = REPO_ROOT / "packages" / IMAGE_TO_PACKAGE[repo] / "dist" / "cli.js"
+        cli = REPO_ROOT / "packages" / IMAGE_TO_PACKAGE[repo] / STAGE_ENTRY
         scratch = Path(tempfile.mkdtemp(prefix=f"{op.task_id}-", dir=self.svc["work"]))
         mounts: dict[str, Path] = {}
         for m in c.volume_mounts or []:

@@ -68,7 +68,7 @@ const require = createRequire(import.meta.url);
 
 /**
  * The CLI file of a workspace package, from its package.json `bin`: the same file the stage image runs
- * (`node dist/cli.js`), so a local run tests the real entrypoint.
+ * (`node dist/bundle/cli.js`, decision 0014), so a local run tests the real entrypoint.
  */
 export function binOf(pkg: string): string {
   let dir = path.dirname(require.resolve(pkg));

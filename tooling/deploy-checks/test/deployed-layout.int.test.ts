@@ -75,8 +75,10 @@ describe.each(Object.keys(STAGE_IMAGES))('the %s image layout', { timeout: 240_0
     app = buildLikeTheImage(pkg);
   }, 240_000);
 
-  it('contains the built CLI, its production dependencies and no dev dependencies', () => {
+  it('contains the built CLI and its bundle, its production dependencies and no dev dependencies', () => {
     expect(fs.existsSync(path.join(app, 'dist/cli.js'))).toBe(true);
+    expect(fs.existsSync(path.join(app, 'dist/bundle/cli.js'))).toBe(true);
+    expect(fs.existsSync(path.join(app, 'node_modules/esbuild'))).toBe(false);
     expect(fs.existsSync(path.join(app, 'node_modules/@pronielts/shared/dist'))).toBe(true);
     expect(fs.existsSync(path.join(app, 'node_modules/vitest'))).toBe(false);
     expect(fs.existsSync(path.join(app, 'node_modules/@pronielts/test-services'))).toBe(false);

@@ -54,7 +54,7 @@ describe.each(Object.keys(STAGE_IMAGES))('packages/%s/Dockerfile', (pkg) => {
     const eps = entrypoints(text);
     expect(eps.size).toBeGreaterThan(0);
     for (const [target, ep] of eps) {
-      expect(ep, target).toEqual(['/usr/bin/tini', '--', 'node', '/app/dist/cli.js']);
+      expect(ep, target).toEqual(['/usr/bin/tini', '--', 'node', '/app/dist/bundle/cli.js']);
     }
     expect(ins.filter((i) => i.startsWith('USER '))).toEqual(
       Array.from({ length: eps.size }, () => 'USER 10001:10001'),
