@@ -293,6 +293,42 @@ describe('export', () => {
     expect((await releaseFiles(previous.id))?.lines['follow_ups.jsonl']).toBe(1);
   });
 
+  it('a re-export that only revises a segment leaves the run’s release sets as they are', async () => {
+    const liveSets = () =>
+      db
+        .selectFrom('release_sets')
+        .select(['kind', 'chunk', 'added_seq', 'item_ids'])
+        .where('run_id', '=', 'v-1')
+        .where('removed_seq', 'is', null)
+        .orderBy('kind')
+        .orderBy('chunk')
+        .execute();
+    const before = await liveSets();
+    expect(before.length).toBeGreaterThan(0);
+    const segment = await db
+      .selectFrom('release_items')
+      .select(['item_id', 'content'])
+      .where('kind', '=', 'segment')
+      .where('run_id', '=', 'v-1')
+      .where('removed_seq', 'is', null)
+      .executeTakeFirstOrThrow();
+    const band = Number((segment.content as { band: number | string }).band) === 6 ? 6.5 : 6;
+    await db.updateTable('classifications').set({ band }).where('id', '=', segment.item_id).execute();
+
+    const p = spawnStage(CLI, ['export', '--run-id', 'v-1'], env);
+    expect(await p.exit, p.lines.slice(-2).join('\n')).toBe(0);
+    const row = await db
+      .selectFrom('exports')
+      .selectAll()
+      .where('id', '=', String(p.summary().releaseId))
+      .executeTakeFirstOrThrow();
+    expect(row.diff).toMatchObject({ added: 0, changed: 1, removed: 0 });
+    expect(await liveSets()).toEqual(before);
+    expect(
+      await db.selectFrom('release_sets').select('run_id').where('added_seq', '=', row.seq).execute(),
+    ).toEqual([]);
+  });
+
   it('every release records its composition: its items grouped by kind, run, model and prompt version', async () => {
     const releases = await db.selectFrom('exports').select(['seq', 'composition']).orderBy('seq').execute();
     expect(releases.length).toBeGreaterThanOrEqual(3);
