@@ -64,8 +64,9 @@ export async function bundleStage(o: BundleOptions): Promise<BundleResult> {
     format: 'esm',
     platform: 'node',
     target: 'node24',
-    // Packages resolve as Node resolves them (the "node" and "import" conditions), modules keep their names
-    // in stack traces, and the bundle stays readable: nothing is minified.
+    // Packages resolve as Node resolves them (platform "node", format "esm": the "node" and "import"
+    // conditions); functions and classes keep their names for stack traces and profiles; nothing is
+    // minified, so the bundle stays readable. Licence comments go to a .LEGAL.txt beside each file.
     minify: false,
     keepNames: true,
     external,
