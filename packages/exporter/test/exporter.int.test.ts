@@ -272,11 +272,9 @@ describe('export', () => {
       .executeTakeFirstOrThrow();
     await db.updateTable('classifications').set({ band: 7 }).where('id', '=', segment.item_id).execute();
 
-    const p = spawnStage(CLI, ['export', '--run-id', 'v-1'], env);
-    expect(await p.exit, p.lines.slice(-2).join('\n')).toBe(0);
-    const id = String(p.summary().releaseId);
+    const row = await exportRun('v-1');
+    const id = row.id;
     expect(id).not.toBe(previous.id);
-    const row = await db.selectFrom('exports').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     expect(row.diff).toEqual({ previousReleaseId: previous.id, added: 0, changed: 1, removed: 1 });
     expect(row.item_count).toBe(previous.item_count - 1);
     const files = await releaseFiles(id);
@@ -315,13 +313,7 @@ describe('export', () => {
     const band = Number((segment.content as { band: number | string }).band) === 6 ? 6.5 : 6;
     await db.updateTable('classifications').set({ band }).where('id', '=', segment.item_id).execute();
 
-    const p = spawnStage(CLI, ['export', '--run-id', 'v-1'], env);
-    expect(await p.exit, p.lines.slice(-2).join('\n')).toBe(0);
-    const row = await db
-      .selectFrom('exports')
-      .selectAll()
-      .where('id', '=', String(p.summary().releaseId))
-      .executeTakeFirstOrThrow();
+    const row = await exportRun('v-1');
     expect(row.diff).toMatchObject({ added: 0, changed: 1, removed: 0 });
     expect(await liveSets()).toEqual(before);
     expect(
@@ -353,13 +345,7 @@ describe('export', () => {
         ),
       )
       .execute();
-    const p = spawnStage(CLI, ['export', '--run-id', 'v-1'], env);
-    expect(await p.exit, p.lines.slice(-2).join('\n')).toBe(0);
-    const row = await db
-      .selectFrom('exports')
-      .selectAll()
-      .where('id', '=', String(p.summary().releaseId))
-      .executeTakeFirstOrThrow();
+    const row = await exportRun('v-1');
     expect(row.seq).toBe(head.seq + 1);
     expect(row.diff).toMatchObject({ added: 1, removed: 0, changed: 0 });
     expect(row.composition).toEqual(await groupedItems(row.seq));
@@ -402,6 +388,17 @@ describe('export', () => {
     expect(await keys()).toEqual(released);
   });
 });
+
+/** Exports `runId` (exit 0 expected) and returns the release row the summary names. */
+async function exportRun(runId: string) {
+  const p = spawnStage(CLI, ['export', '--run-id', runId], env);
+  expect(await p.exit, p.lines.slice(-2).join('\n')).toBe(0);
+  return db
+    .selectFrom('exports')
+    .selectAll()
+    .where('id', '=', String(p.summary().releaseId))
+    .executeTakeFirstOrThrow();
+}
 
 /** Release `seq`'s items grouped as exports.composition records them. */
 async function groupedItems(seq: number) {
