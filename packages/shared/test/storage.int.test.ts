@@ -60,6 +60,17 @@ for (const ep of services.s3) {
       },
     );
 
+    it('refuses a body longer than its given size after some parts, leaving no object and no upload', async () => {
+      const store = storeFor(ep.name, { partSize: 5 * 1024 * 1024 });
+      await store.ensureBuckets();
+      const size = 11 * 1024 * 1024;
+      await expect(store.put('raw', 'mp/long.bin', byteStream(size + 1), { size })).rejects.toThrow(
+        `source gave ${size + 1} bytes, expected ${size}`,
+      );
+      expect(await store.stat('raw', 'mp/long.bin')).toBeNull();
+      expect(await store.incompleteUploads('raw', 'mp/')).toEqual([]);
+    });
+
     it('leaves nothing behind when a body of unknown length dies after some parts', async () => {
       const store = storeFor(ep.name, { partSize: 5 * 1024 * 1024 });
       await store.ensureBuckets();

@@ -9,6 +9,7 @@ import {
   assertExternal,
   assertKey,
   assertPrefix,
+  assertPutSize,
   bucketNameFor,
   hashingTap,
   type ObjectInfo,
@@ -52,7 +53,7 @@ export class FolderStore implements ObjectStore {
     }
   }
 
-  async put(bucket: BucketId, key: string, body: PutBody, _opts?: PutOptions): Promise<PutResult> {
+  async put(bucket: BucketId, key: string, body: PutBody, opts: PutOptions = {}): Promise<PutResult> {
     const final = this.#path(bucket, key);
     const tmpDir = path.join(this.#root, this.bucketName(bucket), TMP_DIR);
     await fsp.mkdir(tmpDir, { recursive: true });
@@ -69,6 +70,7 @@ export class FolderStore implements ObjectStore {
       } finally {
         await fh.close();
       }
+      assertPutSize(`${this.bucketName(bucket)}/${key}`, tap.digest().size, opts.size);
       await fsp.mkdir(path.dirname(final), { recursive: true });
       await fsp.rename(tmp, final);
     } catch (err) {

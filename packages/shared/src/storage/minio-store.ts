@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type * as Minio from 'minio';
 import { BUCKETS, type BucketId, type StorageConfig } from '../config/index.ts';
 import { isConnectionError, StageError } from '../errors.ts';
@@ -9,8 +8,8 @@ import {
   assertExternal,
   assertKey,
   assertPrefix,
+  assertPutSize,
   bucketNameFor,
-  hashingTap,
   type ObjectInfo,
   ObjectNotFoundError,
   type ObjectStore,
@@ -19,13 +18,16 @@ import {
   type PutResult,
   sha256Of,
 } from './object-store.ts';
+import { streamParts } from './parts.ts';
 
 /**
- * Part size for multipart uploads. The minio client buffers one part in memory (and a whole object up to
- * this size for single PUTs), so this is the ceiling on upload memory. S3 allows 5 MiB to 5 GiB;
- * 8 MiB x 10,000 parts covers objects up to ~78 GiB before the client grows the part size.
+ * Part size for multipart uploads. An upload holds at most two parts in memory (one uploading, one being
+ * read), and a whole object up to this size for single PUTs, so this is the ceiling on upload memory.
+ * S3 allows 5 MiB to 5 GiB per part and 10,000 parts: 8 MiB parts cover a body of unknown length up to
+ * ~78 GiB; a body of known size larger than that gets parts large enough to fit.
  */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+const MAX_PARTS = 10_000;
 
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
 
@@ -118,94 +120,86 @@ export class MinioStore implements ObjectStore {
       );
       return { key, size: buf.length, sha256: sha256Of(buf) };
     }
-    if (opts.size === undefined) return this.#putUnknownLength(bucket, key, body, opts);
-    return this.#putStream(bucket, key, body, opts.size, opts);
-  }
-
-  async #putStream(
-    bucket: BucketId,
-    key: string,
-    body: Readable,
-    size: number | undefined,
-    opts: PutOptions,
-  ): Promise<PutResult> {
-    const meta = { 'Content-Type': opts.contentType ?? 'application/octet-stream' };
-    const name = this.bucketName(bucket);
-    const tap = hashingTap();
-    const piped = pipeline(body, tap);
-    try {
-      // Promise.all fails fast: if the source dies, we do not wait for an upload that can never finish.
-      await this.#guard('put', async () => {
-        const client = await this.#client();
-        await Promise.all([client.putObject(name, key, tap, size, meta), piped]);
-      });
-    } catch (err) {
-      tap.destroy();
-      await this.#abort(name, key);
-      throw err;
-    }
-    const digest = tap.digest();
-    if (size !== undefined && digest.size !== size) {
-      await (await this.#client()).removeObject(name, key).catch(() => {});
-      throw new StageError(
-        'integrity',
-        `upload of ${name}/${key}: source gave ${digest.size} bytes, expected ${size}`,
-      );
-    }
-    return { key, ...digest };
+    return this.#putParts(bucket, key, body, opts);
   }
 
   /**
-   * A stream of unknown length: read up to one part; a stream that ends there is one PUT, a longer one
-   * streams as a multipart upload of fixed-size parts (memory stays bounded by the part size and the
-   * client's part queue, never by the object size).
+   * A streamed body, of known or unknown length, cut into parts of the part size (streamParts). A body
+   * that fits one part is one PUT. A longer one is an S3 multipart upload driven here: each part uploads
+   * while the next is read, so the source keeps flowing, and memory holds at most two parts. The minio
+   * client's own stream upload (putObject with a stream) is not used: it first lists the bucket's
+   * incomplete uploads to resume one, computes an MD5 of every part on top of the signature's sha256, and
+   * stops reading the source while each part uploads. The size, when known, is checked before the object
+   * becomes visible; any failure aborts the upload by its id, leaving neither an object nor parts.
    */
-  async #putUnknownLength(
-    bucket: BucketId,
-    key: string,
-    body: Readable,
-    opts: PutOptions,
-  ): Promise<PutResult> {
-    const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-    const head: Buffer[] = [];
-    let headBytes = 0;
-    let done = false;
-    while (headBytes < this.#partSize) {
-      const next = await it.next();
-      if (next.done) {
-        done = true;
-        break;
+  async #putParts(bucket: BucketId, key: string, body: Readable, opts: PutOptions): Promise<PutResult> {
+    const name = this.bucketName(bucket);
+    const meta = { 'Content-Type': opts.contentType ?? 'application/octet-stream' };
+    const partSize =
+      opts.size === undefined ? this.#partSize : Math.max(this.#partSize, Math.ceil(opts.size / MAX_PARTS));
+    const { parts, digest } = streamParts(body, partSize);
+    const checked = (): PutResult => {
+      const d = digest();
+      assertPutSize(`${name}/${key}`, d.size, opts.size);
+      return { key, ...d };
+    };
+    return this.#guard('put', async () => {
+      const first = await parts.next();
+      if (first.done || first.value.length < partSize) {
+        // The whole body is in hand: one PUT, and only if it is what was promised.
+        const buf = first.done ? Buffer.alloc(0) : first.value;
+        await parts.next();
+        const result = checked();
+        await (await this.#client()).putObject(name, key, buf, buf.length, meta);
+        return result;
       }
-      const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
-      head.push(chunk);
-      headBytes += chunk.length;
-    }
-    if (done) return this.put(bucket, key, Buffer.concat(head), opts);
-    const rest = Readable.from(
-      (async function* () {
-        yield* head;
-        for (;;) {
-          const next = await it.next();
-          if (next.done) return;
-          yield next.value;
+      const client = await this.#client();
+      const uploadId = await client.initiateNewMultipartUpload(name, key, meta);
+      const etags: Array<{ part: number; etag: string }> = [];
+      let previous: Promise<unknown> = Promise.resolve();
+      try {
+        let part: Buffer = first.value;
+        for (let n = 1; ; n++) {
+          if (n > MAX_PARTS)
+            throw new StageError(
+              'integrity',
+              `upload of ${name}/${key}: a body of unknown length over ${MAX_PARTS} parts of ${partSize} bytes; give its size`,
+            );
+          const upload = client
+            .uploadPart(
+              { bucketName: name, objectName: key, uploadID: uploadId, partNumber: n, headers: {} },
+              part,
+            )
+            .then((r) => etags.push({ part: n, etag: r.etag }));
+          // Awaited below, after the next part is read; a failure must not go unhandled meanwhile.
+          upload.catch(() => undefined);
+          await previous;
+          previous = upload;
+          const next = await parts.next();
+          if (next.done) break;
+          part = next.value;
         }
-      })(),
-    );
-    return this.#putStream(bucket, key, rest, undefined, opts);
+        await previous;
+        const result = checked();
+        await client.completeMultipartUpload(
+          name,
+          key,
+          uploadId,
+          etags.sort((a, b) => a.part - b.part),
+        );
+        return result;
+      } catch (err) {
+        body.destroy();
+        await previous.catch(() => undefined);
+        await client.abortMultipartUpload(name, key, uploadId).catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   async putFile(bucket: BucketId, key: string, filePath: string, opts: PutOptions = {}): Promise<PutResult> {
     const { size } = await fsp.stat(filePath);
     return this.put(bucket, key, fs.createReadStream(filePath), { ...opts, size });
-  }
-
-  /** A failed multipart upload leaves invisible parts behind; remove them (best effort). */
-  async #abort(bucketName: string, key: string): Promise<void> {
-    try {
-      await (await this.#client()).removeIncompleteUpload(bucketName, key);
-    } catch {
-      // The server may be the reason we are here; an orphaned upload is invisible and expires by lifecycle.
-    }
   }
 
   async get(bucket: BucketId, key: string): Promise<Readable> {

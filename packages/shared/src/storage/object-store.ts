@@ -128,6 +128,12 @@ export function hashingTap(): Transform & { digest(): { sha256: string; size: nu
   });
 }
 
+/** A body must give the size it was put with (when one was given): an upload that differs is refused. */
+export function assertPutSize(where: string, got: number, expected: number | undefined): void {
+  if (expected !== undefined && got !== expected)
+    throw new StageError('integrity', `upload of ${where}: source gave ${got} bytes, expected ${expected}`);
+}
+
 export function sha256Of(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }

@@ -127,6 +127,17 @@ export function objectStoreContract(name: string, makeStore: () => Promise<Objec
       expect(await store.stat('raw', 'int/unknown.bin')).toBeNull();
     });
 
+    it.each([
+      ['shorter', 1_000_000, 1_000_001],
+      ['longer', 1_000_001, 1_000_000],
+    ])('refuses a body %s than its given size, and leaves no object', async (_, gives, size) => {
+      const key = `int/size-${gives}.bin`;
+      const err = await store.put('raw', key, byteStream(gives), { size }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StageError);
+      expect((err as StageError).message).toContain(`source gave ${gives} bytes, expected ${size}`);
+      expect(await store.stat('raw', key)).toBeNull();
+    });
+
     it('reads an object of a named bucket as an external source, and refuses unsafe names', async () => {
       await store.put('raw', 'ext/clip.bin', 'external bytes');
       const { stream, size } = await store.getExternal(store.bucketName('raw'), 'ext/clip.bin');
