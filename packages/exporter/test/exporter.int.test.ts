@@ -321,6 +321,53 @@ describe('export', () => {
     ).toEqual([]);
   });
 
+  it('a re-export whose only change is a generated item no longer approved rewrites the run’s sets, not its segments', async () => {
+    const previous = await db
+      .selectFrom('exports')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
+    const liveSegments = () =>
+      db
+        .selectFrom('release_items')
+        .select(['item_id', 'added_seq'])
+        .where('run_id', '=', 'v-1')
+        .where('removed_seq', 'is', null)
+        .orderBy('item_id')
+        .execute();
+    const segmentsBefore = await liveSegments();
+    const live = await db
+      .selectFrom('release_sets')
+      .select(['kind', 'item_ids'])
+      .where('run_id', '=', 'v-1')
+      .where('removed_seq', 'is', null)
+      .execute();
+    const set = live.find((s) => s.item_ids.length > 0);
+    const dropped = set?.item_ids[0];
+    if (!set || !dropped) throw new Error('expected a live release set of run v-1');
+    await db.updateTable('validations').set({ status: 'rejected' }).where('item_id', '=', dropped).execute();
+
+    const row = await exportRun('v-1');
+    expect(row.diff).toEqual({ previousReleaseId: previous.id, added: 0, changed: 0, removed: 1 });
+    expect(row.item_count).toBe(previous.item_count - 1);
+    expect(await liveSegments()).toEqual(segmentsBefore);
+    const now = await db
+      .selectFrom('release_sets')
+      .select(['item_ids', 'added_seq'])
+      .where('run_id', '=', 'v-1')
+      .where('removed_seq', 'is', null)
+      .execute();
+    expect(now.every((s) => s.added_seq === row.seq)).toBe(true);
+    expect(now.flatMap((s) => s.item_ids)).not.toContain(dropped);
+    expect((await releaseFiles(row.id))?.bad).toEqual([]);
+
+    // Approved again, it comes back (and the head is as the tests below expect it).
+    await db.updateTable('validations').set({ status: 'approved' }).where('item_id', '=', dropped).execute();
+    const back = await exportRun('v-1');
+    expect(back.diff).toEqual({ previousReleaseId: row.id, added: 1, changed: 0, removed: 0 });
+    expect(back.item_count).toBe(previous.item_count);
+  });
+
   it('every release records its composition: its items grouped by kind, run, model and prompt version', async () => {
     const releases = await db.selectFrom('exports').select(['seq', 'composition']).orderBy('seq').execute();
     expect(releases.length).toBeGreaterThanOrEqual(3);

@@ -128,9 +128,9 @@ async function exportLocked(ctx: Ctx, conn: Db): Promise<StageResult> {
           rulesVersion: version,
           runInHead: !!head?.run_ids.includes(ctx.runId),
         };
-        const changes = await runChangesHead(tx, run);
-        lap('change checked', { changes });
-        if (!changes) {
+        const check = await runChangesHead(tx, run);
+        lap('change checked', { changes: check.changes });
+        if (!check.changes) {
           if (ctx.input.release) return { created: false, row: head };
           const zero = { added: 0, changed: 0, removed: 0 };
           throw new DryRun({ id: head?.id ?? null, items: head?.item_count ?? 0, change: zero });
@@ -142,7 +142,7 @@ async function exportLocked(ctx: Ctx, conn: Db): Promise<StageResult> {
             ? writeFilesFromSnapshot(ctx, env.DATABASE_URL, await exportSnapshot(tx), id, version)
             : undefined;
         try {
-          const { change, delta } = await applyRunChange(tx, { ...run, seq });
+          const { change, delta } = await applyRunChange(tx, { ...run, seq, generated: check.generated });
           lap('change applied', { ...change });
           // The new release's summary is the previous one's plus the change; a head without a usable
           // recorded composition (an older release) is grouped once from its items, now changed.

@@ -156,6 +156,17 @@ export interface Change {
   removed: number;
 }
 
+/** {@link runChangesHead}'s answer. */
+export interface HeadCheck {
+  changes: boolean;
+  /**
+   * How the run's approved generated items differ from its live sets, when the check had to compare
+   * them (a run the head holds whose segments are unchanged). Same transaction, same snapshot: the
+   * change reuses it instead of comparing again (~0.3 s at 100k items).
+   */
+  generated?: { added: number; removed: number };
+}
+
 /**
  * Whether exporting the run would change the head. `runInHead`: the head holds entries of this run (its
  * release row lists the run), so some may have to be retired.
@@ -169,7 +180,7 @@ export interface Change {
 export async function runChangesHead(
   db: Conn,
   o: { runId: string; rulesVersion: string; runInHead: boolean },
-): Promise<boolean> {
+): Promise<HeadCheck> {
   if (!o.runInHead) {
     // One EXISTS per source: over their union the planner builds a hash of every validation first.
     const r = await sql<{ changes: boolean }>`
@@ -179,12 +190,12 @@ export async function runChangesHead(
                                          and h.content_sha256 is not distinct from ri.content_sha256)) as changes`.execute(
       db,
     );
-    return r.rows[0]?.changes === true;
+    return { changes: r.rows[0]?.changes === true };
   }
   const segments = await withoutNestedLoops(db, () => segmentChange(db, o));
-  if (segments.added + segments.changed + segments.removed > 0) return true;
+  if (segments.added + segments.changed + segments.removed > 0) return { changes: true };
   const generated = await generatedChange(db, o);
-  return generated.added + generated.removed > 0;
+  return { changes: generated.added + generated.removed > 0, generated };
 }
 
 /**
@@ -256,7 +267,14 @@ const RETURNING_VERSION = (t: string) =>
  */
 export async function applyRunChange(
   tx: Transaction<Database>,
-  o: { runId: string; rulesVersion: string; seq: number; runInHead: boolean },
+  o: {
+    runId: string;
+    rulesVersion: string;
+    seq: number;
+    runInHead: boolean;
+    /** The generated change {@link runChangesHead} computed in this transaction, if it did. */
+    generated?: { added: number; removed: number } | undefined;
+  },
 ): Promise<AppliedChange> {
   const groups = (query: ReturnType<typeof sql>) => query.execute(tx).then((r) => r.rows as ReleaseGroup[]);
   // Removed: live segment versions of this run that the rules no longer approve (a run the head does not
@@ -298,7 +316,7 @@ export async function applyRunChange(
   if (total(added) + total(removed) > 0) await sql`analyze release_items`.execute(tx);
 
   // Generated items: a run the head holds is compared with its live sets, one it does not is new.
-  const generated = o.runInHead ? await generatedChange(tx, o) : undefined;
+  const generated = o.runInHead ? (o.generated ?? (await generatedChange(tx, o))) : undefined;
   let retiredSets: ReleaseGroup[] = [];
   let addedSets: ReleaseGroup[] = [];
   if (!generated || generated.added + generated.removed > 0) {
