@@ -126,7 +126,8 @@ export class MinioStore implements ObjectStore {
   /**
    * A streamed body, of known or unknown length, cut into parts of the part size (streamParts). A body
    * that fits one part is one PUT. A longer one is an S3 multipart upload driven here: each part uploads
-   * while the next is read, so the source keeps flowing, and memory holds at most two parts. The minio
+   * while the next is read, so the source keeps flowing, and memory holds two part buffers, reused for
+   * every part (no garbage of dead 8 MiB buffers waiting for the collector). The minio
    * client's own stream upload (putObject with a stream) is not used: it first lists the bucket's
    * incomplete uploads to resume one, computes an MD5 of every part on top of the signature's sha256, and
    * stops reading the source while each part uploads. The size, when known, is checked before the object
@@ -137,7 +138,7 @@ export class MinioStore implements ObjectStore {
     const meta = { 'Content-Type': opts.contentType ?? 'application/octet-stream' };
     const partSize =
       opts.size === undefined ? this.#partSize : Math.max(this.#partSize, Math.ceil(opts.size / MAX_PARTS));
-    const { parts, digest } = streamParts(body, partSize);
+    const { parts, digest, reuse } = streamParts(body, partSize);
     const checked = (): PutResult => {
       const d = digest();
       assertPutSize(`${name}/${key}`, d.size, opts.size);
@@ -156,7 +157,9 @@ export class MinioStore implements ObjectStore {
       const client = await this.#client();
       const uploadId = await client.initiateNewMultipartUpload(name, key, meta);
       const etags: Array<{ part: number; etag: string }> = [];
-      let previous: Promise<unknown> = Promise.resolve();
+      // The part uploading and its buffer; the part read next is then the only other one in memory.
+      let previous: { upload: Promise<unknown>; part: Buffer } | undefined;
+      let current: Promise<unknown> | undefined;
       try {
         let part: Buffer = first.value;
         for (let n = 1; ; n++) {
@@ -165,21 +168,27 @@ export class MinioStore implements ObjectStore {
               'integrity',
               `upload of ${name}/${key}: a body of unknown length over ${MAX_PARTS} parts of ${partSize} bytes; give its size`,
             );
-          const upload = client
-            .uploadPart(
-              { bucketName: name, objectName: key, uploadID: uploadId, partNumber: n, headers: {} },
-              part,
-            )
-            .then((r) => etags.push({ part: n, etag: r.etag }));
-          // Awaited below, after the next part is read; a failure must not go unhandled meanwhile.
-          upload.catch(() => undefined);
-          await previous;
-          previous = upload;
+          const uploadPart = {
+            bucketName: name,
+            objectName: key,
+            uploadID: uploadId,
+            partNumber: n,
+            headers: {},
+          };
+          current = client.uploadPart(uploadPart, part).then((r) => etags.push({ part: n, etag: r.etag }));
+          // Awaited after the next part is read; a failure must not go unhandled meanwhile.
+          current.catch(() => undefined);
+          if (previous) {
+            await previous.upload;
+            // Sent and answered: its buffer takes the next part (no new 8 MiB allocation per part).
+            reuse(previous.part);
+          }
+          previous = { upload: current, part };
           const next = await parts.next();
           if (next.done) break;
           part = next.value;
         }
-        await previous;
+        await previous?.upload;
         const result = checked();
         await client.completeMultipartUpload(
           name,
@@ -190,7 +199,8 @@ export class MinioStore implements ObjectStore {
         return result;
       } catch (err) {
         body.destroy();
-        await previous.catch(() => undefined);
+        // No part may land after the abort: wait for the ones in flight first.
+        await Promise.allSettled([previous?.upload, current]);
         await client.abortMultipartUpload(name, key, uploadId).catch(() => undefined);
         throw err;
       }

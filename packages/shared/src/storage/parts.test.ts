@@ -68,6 +68,24 @@ describe('streamParts', () => {
     await expect(it.next()).rejects.toThrow('source died');
   });
 
+  it('copies a later part into a buffer handed back with reuse, and never into one still held', async () => {
+    const s = streamParts(chunks([25]), 10);
+    const first = await s.parts.next();
+    if (first.done) throw new Error('expected a part');
+    const firstBytes = Buffer.from(first.value);
+    s.reuse(first.value);
+    const second = await s.parts.next();
+    if (second.done) throw new Error('expected a part');
+    expect(second.value).toBe(first.value);
+    const secondBytes = Buffer.from(second.value);
+    // The second part's buffer is not handed back: the third must leave it as it is.
+    const third = await s.parts.next();
+    if (third.done) throw new Error('expected a part');
+    expect(second.value.equals(secondBytes)).toBe(true);
+    expect(Buffer.concat([firstBytes, secondBytes, third.value]).equals(await joined([25]))).toBe(true);
+    expect((await s.parts.next()).done).toBe(true);
+  });
+
   it('refuses a part size that is not a positive integer', () => {
     expect(() => streamParts(chunks([]), 0)).toThrow(RangeError);
     expect(() => streamParts(chunks([]), 1.5)).toThrow(RangeError);
