@@ -127,11 +127,11 @@ export class MinioStore implements ObjectStore {
    * A streamed body, of known or unknown length, cut into parts of the part size (streamParts). A body
    * that fits one part is one PUT. A longer one is an S3 multipart upload driven here: each part uploads
    * while the next is read, so the source keeps flowing, and memory holds two part buffers, reused for
-   * every part (no garbage of dead 8 MiB buffers waiting for the collector). The minio
-   * client's own stream upload (putObject with a stream) is not used: it first lists the bucket's
-   * incomplete uploads to resume one, computes an MD5 of every part on top of the signature's sha256, and
-   * stops reading the source while each part uploads. The size, when known, is checked before the object
-   * becomes visible; any failure aborts the upload by its id, leaving neither an object nor parts.
+   * every part (no dead 8 MiB buffers waiting for the garbage collector). The minio client's own stream
+   * upload (putObject with a stream) is not used: it first lists the bucket's incomplete uploads to
+   * resume one, computes an MD5 of every part on top of the signature's sha256, and stops reading the
+   * source while each part uploads. The size, when known, is checked before the object becomes visible;
+   * any failure aborts the upload by its id, leaving neither an object nor parts.
    */
   async #putParts(bucket: BucketId, key: string, body: Readable, opts: PutOptions): Promise<PutResult> {
     const name = this.bucketName(bucket);
@@ -165,7 +165,7 @@ export class MinioStore implements ObjectStore {
         for (let n = 1; ; n++) {
           if (n > MAX_PARTS)
             throw new StageError(
-              'integrity',
+              'input_invalid',
               `upload of ${name}/${key}: a body of unknown length over ${MAX_PARTS} parts of ${partSize} bytes; give its size`,
             );
           const uploadPart = {
