@@ -1,11 +1,12 @@
 import { S3_QUIRKS, uniqueName } from '@pronielts/test-services';
 import { describe, expect, inject, it } from 'vitest';
+import { StageError } from '../src/errors.ts';
 import { MinioStore } from '../src/storage/index.ts';
 import { byteStream, objectStoreContract } from './contracts/object-store.contract.ts';
 
 const services = inject('services');
 
-function storeFor(name: string, opts: { partSize?: number } = {}): MinioStore {
+function storeFor(name: string, opts: { partSize?: number; maxParts?: number } = {}): MinioStore {
   const ep = services.s3.find((s) => s.name === name);
   if (!ep) throw new Error(`no ${name} endpoint`);
   return new MinioStore(
@@ -68,6 +69,31 @@ for (const ep of services.s3) {
         `source gave ${size + 1} bytes, expected ${size}`,
       );
       expect(await store.stat('raw', 'mp/long.bin')).toBeNull();
+      expect(await store.incompleteUploads('raw', 'mp/')).toEqual([]);
+    });
+
+    it.skipIf(S3_QUIRKS[ep.name].includes('multipart-complete-response'))(
+      'gives a body of known size parts large enough to fit the part limit',
+      async () => {
+        const store = storeFor(ep.name, { partSize: 5 * 1024 * 1024, maxParts: 2 });
+        await store.ensureBuckets();
+        const size = 13 * 1024 * 1024;
+        const res = await store.put('raw', 'mp/fits.bin', byteStream(size), { size });
+        expect(res.size).toBe(size);
+        expect((await store.stat('raw', 'mp/fits.bin'))?.size).toBe(size);
+      },
+    );
+
+    it('refuses a body of unknown length over the part limit, leaving no object and no upload', async () => {
+      const store = storeFor(ep.name, { partSize: 5 * 1024 * 1024, maxParts: 2 });
+      await store.ensureBuckets();
+      const err = await store
+        .put('raw', 'mp/too-many-parts.bin', byteStream(13 * 1024 * 1024))
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StageError);
+      expect((err as StageError).code).toBe('input_invalid');
+      expect((err as StageError).message).toContain('over 2 parts of 5242880 bytes; give its size');
+      expect(await store.stat('raw', 'mp/too-many-parts.bin')).toBeNull();
       expect(await store.incompleteUploads('raw', 'mp/')).toEqual([]);
     });
 

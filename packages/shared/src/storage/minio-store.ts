@@ -27,7 +27,8 @@ import { streamParts } from './parts.ts';
  * ~78 GiB; a body of known size larger than that gets parts large enough to fit.
  */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
-const MAX_PARTS = 10_000;
+/** S3's limit on the parts of one multipart upload. */
+export const MAX_PARTS = 10_000;
 
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
 
@@ -39,14 +40,17 @@ export class MinioStore implements ObjectStore {
   readonly location: string;
   readonly #config: S3Config;
   readonly #partSize: number;
+  readonly #maxParts: number;
   /** The minio client is loaded on first use: a process that never touches S3 never pays for it. */
   #clientPromise: Promise<Minio.Client> | undefined;
   readonly #prefix: string;
   readonly #region: string;
 
-  constructor(config: S3Config, opts: { partSize?: number } = {}) {
+  /** `maxParts` below S3's {@link MAX_PARTS} only lets tests reach the limit with a few parts. */
+  constructor(config: S3Config, opts: { partSize?: number; maxParts?: number } = {}) {
     this.#config = config;
     this.#partSize = opts.partSize ?? DEFAULT_PART_SIZE;
+    this.#maxParts = Math.min(opts.maxParts ?? MAX_PARTS, MAX_PARTS);
     this.#prefix = config.bucketPrefix;
     this.#region = config.region;
     this.location = `${config.useSSL ? 'https' : 'http'}://${config.endPoint}${config.port ? `:${config.port}` : ''}`;
@@ -137,7 +141,9 @@ export class MinioStore implements ObjectStore {
     const name = this.bucketName(bucket);
     const meta = { 'Content-Type': opts.contentType ?? 'application/octet-stream' };
     const partSize =
-      opts.size === undefined ? this.#partSize : Math.max(this.#partSize, Math.ceil(opts.size / MAX_PARTS));
+      opts.size === undefined
+        ? this.#partSize
+        : Math.max(this.#partSize, Math.ceil(opts.size / this.#maxParts));
     const { parts, digest, reuse } = streamParts(body, partSize);
     const checked = (): PutResult => {
       const d = digest();
@@ -163,10 +169,10 @@ export class MinioStore implements ObjectStore {
       try {
         let part: Buffer = first.value;
         for (let n = 1; ; n++) {
-          if (n > MAX_PARTS)
+          if (n > this.#maxParts)
             throw new StageError(
               'input_invalid',
-              `upload of ${name}/${key}: a body of unknown length over ${MAX_PARTS} parts of ${partSize} bytes; give its size`,
+              `upload of ${name}/${key}: a body of unknown length over ${this.#maxParts} parts of ${partSize} bytes; give its size`,
             );
           const uploadPart = {
             bucketName: name,
