@@ -1,12 +1,29 @@
-// Adds up the test reports into one closing line: vitest's JSON reports (test-results/{unit,int}.json per
-// package) and JUnit XML files (the DAG tests' pytest report, dags/test-results/junit.xml).
+// Adds up the test reports of one scripts/test run into its closing line.
+//
+//   node scripts/lib/test-totals.mjs [--failed-phase <name>=<kind>]... <report>...
+//
+// <kind> is the kind of report the phase writes (unit, int, pytest).
+// Reports are vitest JSON files (<package>/test-results/{unit,int}.json) and JUnit XML (the DAG tests'
+// pytest report). Every report named here is expected: a missing one counts as a failed suite, as does
+// a test file that failed outside its tests (an import error, a failing beforeAll), and a phase that
+// exited non-zero with no failed test in its reports to show for it (a build, typecheck or lint error). So the last line never
+// says "0 failed" for a run that failed. Exits 1 when anything failed.
 import fs from 'node:fs';
 import path from 'node:path';
+
+const reports = [];
+const failedPhases = [];
+for (let i = 2; i < process.argv.length; i++) {
+  if (process.argv[i] === '--failed-phase') failedPhases.push(process.argv[++i]);
+  else reports.push(process.argv[i]);
+}
 
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 const rows = [];
+const failures = [];
+const failedByKind = new Map();
 
 /** Counts of a JUnit XML report: the sum over its <testsuite> elements (pytest writes one). */
 function junitCounts(xml) {
@@ -19,37 +36,54 @@ function junitCounts(xml) {
     bad += attr('failures') + attr('errors');
     skip += attr('skipped');
   }
-  return { total: tests, passed: tests - bad - skip, failed: bad, skipped: skip };
+  return { passed: tests - bad - skip, failed: bad, skipped: skip, broken: [] };
 }
 
-for (const file of process.argv.slice(2)) {
-  if (!fs.existsSync(file)) continue;
+/** Counts of a vitest JSON report; a file that failed with no failed test is one failed suite. */
+function vitestCounts(r) {
+  const broken = r.testResults
+    .filter((f) => f.status === 'failed' && !f.assertionResults.some((a) => a.status === 'failed'))
+    .map((f) => `${f.name}: ${(f.message || 'failed outside its tests').split('\n')[0]}`);
+  return {
+    passed: r.numPassedTests,
+    failed: r.numFailedTests + broken.length,
+    // Tests of a broken file are reported as skipped; they did not run, and the file counts as failed.
+    skipped: r.numPendingTests + (r.numTodoTests ?? 0),
+    broken,
+  };
+}
+
+for (const file of reports) {
   const pkg = path.basename(path.dirname(path.dirname(file)));
+  const kind = file.endsWith('.xml') ? 'pytest' : path.basename(file, '.json');
+  const label = `${pkg} (${kind})`;
   let c;
-  let kind;
-  if (file.endsWith('.xml')) {
-    c = junitCounts(fs.readFileSync(file, 'utf8'));
-    kind = 'pytest';
+  if (!fs.existsSync(file)) {
+    c = { passed: 0, failed: 1, skipped: 0, broken: [`${label}: no report (${file}): the suite did not run`] };
   } else {
-    const r = JSON.parse(fs.readFileSync(file, 'utf8'));
-    c = {
-      total: r.numTotalTests,
-      passed: r.numPassedTests,
-      failed: r.numFailedTests,
-      skipped: r.numPendingTests + (r.numTodoTests ?? 0),
-    };
-    kind = path.basename(file, '.json');
+    try {
+      const text = fs.readFileSync(file, 'utf8');
+      c = file.endsWith('.xml') ? junitCounts(text) : vitestCounts(JSON.parse(text));
+    } catch (err) {
+      c = { passed: 0, failed: 1, skipped: 0, broken: [`${label}: unreadable report ${file}: ${err.message}`] };
+    }
   }
   passed += c.passed;
   failed += c.failed;
   skipped += c.skipped;
-  if (c.total === 0) continue;
-  rows.push(`  ${`${pkg} (${kind})`.padEnd(28)} ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`);
+  failures.push(...c.broken);
+  failedByKind.set(kind, (failedByKind.get(kind) ?? 0) + c.failed);
+  rows.push(`  ${label.padEnd(28)} ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`);
 }
+for (const spec of failedPhases) {
+  const [phase, kind] = spec.split('=');
+  if ((failedByKind.get(kind) ?? 0) > 0) continue; // its failed tests already say why
+  failed += 1;
+  failures.push(`phase failed: ${phase} (see its output above)`);
+  rows.push(`  ${phase.padEnd(28)} failed`);
+}
+
 console.log(rows.join('\n'));
-if (rows.length === 0) {
-  console.log('no test reports found');
-  process.exit(1);
-}
+for (const f of failures) console.log(`  FAILED ${f}`);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(failed > 0 ? 1 : 0);
+process.exit(failed > 0 || reports.length === 0 ? 1 : 0);

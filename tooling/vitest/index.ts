@@ -17,7 +17,7 @@ export function unitConfig() {
       exclude: ['**/*.int.test.ts', '**/node_modules/**', '**/dist/**'],
       reporters: reporters('unit') as never,
       passWithNoTests: false,
-      // PGlite compiles its WASM on first use: slow on a busy 2-core machine.
+      // PGlite compiles its WASM on first use, which is slow when the machine's cores are busy.
       hookTimeout: 60_000,
     },
   });

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 // The classifier CLI against real PostgreSQL and an Ollama-protocol server over real HTTP whose answers
 // each test scripts. See docs/decisions/0008-llm-stages.md for what this does not prove.
 
-const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
+// The shipped entrypoint (the image's ENTRYPOINT, the runner's file), built before the integration tests.
+const CLI = path.resolve(import.meta.dirname, '../dist/bundle/cli.js');
 const services = inject('services');
 
 let server: OllamaTestServer;

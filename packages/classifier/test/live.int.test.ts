@@ -2,7 +2,13 @@ import path from 'node:path';
 import { ClassificationOutput } from '@pronielts/shared/contracts';
 import type { Db } from '@pronielts/shared/db';
 import { openMigratedPostgres, seedTranscript } from '@pronielts/shared/testing';
-import { createTestDatabase, holdSlot, resolveLiveOllama, spawnStage } from '@pronielts/test-services';
+import {
+  createTestDatabase,
+  holdSlot,
+  requireTool,
+  resolveLiveOllama,
+  spawnStage,
+} from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // The classifier against a real Ollama server: the one scripts/services starts (Ollama built from its Go
@@ -12,13 +18,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 // Failure modes a real server cannot be made to produce on demand (invalid JSON, 500s, resets) stay with
 // the protocol test server (classify.int.test.ts).
 
-const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
+// The shipped entrypoint (the image's ENTRYPOINT, the runner's file), built before the integration tests.
+const CLI = path.resolve(import.meta.dirname, '../dist/bundle/cli.js');
 const services = inject('services');
 const target = await resolveLiveOllama(services);
-const live = target.live;
-process.stderr.write(
-  live ? `classifier live suite: ${live.title}\n` : `classifier live suite skipped: ${target.why}\n`,
-);
+const live = requireTool('Ollama', target.why) ? target.live : undefined;
+if (live) process.stderr.write(`classifier live suite: ${live.title}\n`);
 const HOST = live?.host ?? '';
 const MODEL = live?.model ?? '';
 

@@ -15,8 +15,8 @@ export const validateStage: StageDefinition<z.output<typeof ValidateInput>, Env>
   env,
   envHelp: ENV_HELP,
   input: ({ runId }) => parseInput(ValidateInput, { runId }),
-  // Loaded when this phase runs: the rules bring language and name detection (~0.2 s of start-up) that
-  // the export phase does not need.
+  // Loaded when this phase runs: the rules bring language and name detection, which add to start-up
+  // and which the export phase does not need.
   run: async (ctx) => (await import('./validate/validate.ts')).validate(ctx),
 };
 

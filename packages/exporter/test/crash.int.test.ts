@@ -14,7 +14,8 @@ import { followUps, seedContent } from './fixtures.ts';
 // exactly one complete release must exist (the same one an uninterrupted export makes), never a
 // half-visible one. The random kill delay is the thing under test, not a wait for a condition.
 
-const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
+// The shipped entrypoint (the image's ENTRYPOINT, the runner's file), built before the integration tests.
+const CLI = path.resolve(import.meta.dirname, '../dist/bundle/cli.js');
 const TRIALS = Number(process.env.CRASH_TRIALS ?? 20);
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
 const services = inject('services');

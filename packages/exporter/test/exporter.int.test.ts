@@ -9,7 +9,8 @@ import { createTestDatabase, s3Env, spawnStage } from '@pronielts/test-services'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cueCard, followUps, GOOD, modelAnswer, SOURCE, seedContent } from './fixtures.ts';
 
-const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
+// The shipped entrypoint (the image's ENTRYPOINT, the runner's file), built before the integration tests.
+const CLI = path.resolve(import.meta.dirname, '../dist/bundle/cli.js');
 const services = inject('services');
 const s3 = services.s3[0];
 if (!s3) throw new Error('no S3 server');

@@ -5,7 +5,8 @@ import { openMigratedPostgres } from '@pronielts/shared/testing';
 import { createTestDatabase, spawnStage } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
+// The shipped entrypoint (the image's ENTRYPOINT, the runner's file), built before the integration tests.
+const CLI = path.resolve(import.meta.dirname, '../dist/bundle/cli.js');
 const services = inject('services');
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);

@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 // The ingestor CLI, end to end: real ffmpeg on generated media, a real HTTP server on loopback, real
 // PostgreSQL and a real S3 server. Every case states the reason it must end with.
 
-const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
+// The shipped entrypoint (the image's ENTRYPOINT, the runner's file), built before the integration tests.
+const CLI = path.resolve(import.meta.dirname, '../dist/bundle/cli.js');
 const services = inject('services');
 const s3 = services.s3[0];
 if (!s3) throw new Error('no S3 server');

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { CueCardOutput, DrillsOutput, FollowUpsOutput } from '@pronielts/shared/contracts';
 import { type Db, saveClassification } from '@pronielts/shared/db';
 import { openMigratedPostgres, seedTranscript } from '@pronielts/shared/testing';
-import { createTestDatabase, resolveLiveOllama, spawnStage } from '@pronielts/test-services';
+import { createTestDatabase, requireTool, resolveLiveOllama, spawnStage } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { modelAnswersSchema } from '../src/prompts.ts';
 
@@ -12,13 +12,12 @@ import { modelAnswersSchema } from '../src/prompts.ts';
 // what is checked here, with each stored item re-validated. Scripted failures (invalid JSON, 500s, resets)
 // stay with the protocol test server (paraphrase.int.test.ts).
 
-const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
+// The shipped entrypoint (the image's ENTRYPOINT, the runner's file), built before the integration tests.
+const CLI = path.resolve(import.meta.dirname, '../dist/bundle/cli.js');
 const services = inject('services');
 const target = await resolveLiveOllama(services);
-const live = target.live;
-process.stderr.write(
-  live ? `paraphraser live suite: ${live.title}\n` : `paraphraser live suite skipped: ${target.why}\n`,
-);
+const live = requireTool('Ollama', target.why) ? target.live : undefined;
+if (live) process.stderr.write(`paraphraser live suite: ${live.title}\n`);
 const HOST = live?.host ?? '';
 const MODEL = live?.model ?? '';
 

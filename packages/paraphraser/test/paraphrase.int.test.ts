@@ -10,7 +10,8 @@ import { openMigratedPostgres, seedTranscript } from '@pronielts/shared/testing'
 import { createTestDatabase, spawnStage } from '@pronielts/test-services';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 
-const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
+// The shipped entrypoint (the image's ENTRYPOINT, the runner's file), built before the integration tests.
+const CLI = path.resolve(import.meta.dirname, '../dist/bundle/cli.js');
 const services = inject('services');
 
 let server: OllamaTestServer;

@@ -6,7 +6,7 @@ import { speech } from '@pronielts/media-fixtures';
 import { type OllamaTestServer, slow, startOllamaTestServer } from '@pronielts/ollama-test-server';
 import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
 import { createObjectStore, readManifest } from '@pronielts/shared/storage';
-import { createTestDatabase, s3Env, spawnStage } from '@pronielts/test-services';
+import { createTestDatabase, requireTool, s3Env, spawnStage } from '@pronielts/test-services';
 import { writeTinyWhisperModel } from '@pronielts/whisper-fixtures';
 import pg from 'pg';
 import type { Browser } from 'playwright-core';
@@ -20,6 +20,12 @@ import { checkReportInBrowser, launchChromium } from './report-browser.ts';
 // minimal instance of the requested schema): it proves the protocol and the plumbing, not model quality.
 
 const WHISPER_CLI = process.env.WHISPER_CLI;
+const haveWhisper = requireTool(
+  'whisper-cli',
+  WHISPER_CLI && fs.existsSync(WHISPER_CLI)
+    ? undefined
+    : `WHISPER_CLI (${WHISPER_CLI ?? 'unset'}) is not a whisper-cli binary`,
+);
 const services = inject('services');
 
 let dir: string;
@@ -64,7 +70,7 @@ function summaries(dataDir: string, runId: string): Record<string, Summary> {
 }
 
 // Each run spawns six or seven Node processes on a shared 2-core machine: generous per-test budget.
-describe.skipIf(!WHISPER_CLI)(
+describe.skipIf(!haveWhisper)(
   'pnpm pipeline run on the embedded defaults (PGlite + folder store)',
   { timeout: 180_000 },
   () => {
@@ -234,7 +240,7 @@ describe.skipIf(!WHISPER_CLI)(
   },
 );
 
-describe.skipIf(!WHISPER_CLI)(
+describe.skipIf(!haveWhisper)(
   'pnpm pipeline run on real services (PostgreSQL + S3)',
   { timeout: 240_000 },
   () => {

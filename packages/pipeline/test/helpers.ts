@@ -5,12 +5,13 @@ import path from 'node:path';
 import { spawnStage } from '@pronielts/test-services';
 import type { ReportData } from '../src/report/data.ts';
 
-export const RUNNER = path.resolve(import.meta.dirname, '../src/cli.ts');
+/** The built runner, as `pnpm pipeline` runs it. */
+export const RUNNER = path.resolve(import.meta.dirname, '../dist/cli.js');
 export const SAMPLE = path.resolve(import.meta.dirname, '../../../samples/ielts-part1-sample.ogg');
 export const RESULTS = path.resolve(import.meta.dirname, '../test-results');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Runs the runner CLI (from source; it spawns the built stage CLIs) with exactly this env. */
+/** Runs the built runner CLI (it spawns the stages' bundled CLIs) with exactly this env. */
 export async function runRunner(args: string[], env: Record<string, string>, cwd?: string) {
   const p = spawnStage(RUNNER, args, env, cwd ? { cwd } : {});
   const code = await p.exit;

@@ -3,7 +3,7 @@ import { s3Env, spawnStage, uniqueName } from '@pronielts/test-services';
 import * as Minio from 'minio';
 import { describe, expect, inject, it } from 'vitest';
 
-const CLI = path.resolve(import.meta.dirname, '../src/storage/buckets-cli.ts');
+const CLI = path.resolve(import.meta.dirname, '../dist/storage/buckets-cli.js');
 const services = inject('services');
 const SEED_BUCKETS = ['pronielts-raw', 'pronielts-transcriptions', 'pronielts-processed'];
 

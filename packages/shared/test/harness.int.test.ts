@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, spawnStage, uniqueName } from '@pronielts/test-services';
+import { createTestDatabase, requireTool, spawnStage, uniqueName } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { StageSummary } from '../src/contracts/index.ts';
 import { type Db, listStageRuns, migrateToLatest, openDb } from '../src/db/index.ts';
@@ -182,56 +182,62 @@ describe('stage harness against real PostgreSQL and S3', () => {
   });
 });
 
-describe.runIf(services.mode === 'loopback' && services.minioBin && services.pg.binDir)(
-  'killing a server mid-run gives exit 75, not a crash trace',
-  () => {
-    it('the S3 server is killed between items', async () => {
-      const own = await startOwnMinio(services.minioBin ?? '');
-      const { url, drop } = await createTestDatabase(services);
-      const odb = await openDb({ kind: 'postgres', url, poolMax: 1 });
-      await migrateToLatest(odb);
-      await odb.destroy();
-      try {
-        const p = spawnStage(PROBE, ['--run-id', 'kill-s3', '--items', '100'], {
-          ...own.env,
-          DATABASE_URL: url,
-          PROBE_ITEM_DELAY_MS: '200',
-        });
-        await p.waitForLine((l) => l.msg === 'item done' && l.item === 1);
-        await own.kill();
-        expect(await p.exit).toBe(75);
-        const last = { summary: p.summary() };
-        expect(last.summary?.error?.code).toBe('storage_unavailable');
-        expect(p.lines.join('\n')).not.toMatch(/\n\s+at /); // no stack trace
-        const check = await openDb({ kind: 'postgres', url, poolMax: 1 });
-        expect((await listStageRuns(check, 'kill-s3')).map((r) => [r.status, r.exit_code])).toEqual([
-          ['failed', 75],
-        ]);
-        await check.destroy();
-      } finally {
-        await drop();
-      }
-    });
-
-    it('the PostgreSQL server is killed between items', async () => {
-      const own = await startOwnPostgres(services.pg.binDir ?? '');
-      const odb = await openDb({ kind: 'postgres', url: own.env.DATABASE_URL ?? '', poolMax: 1 });
-      await migrateToLatest(odb);
-      await odb.destroy();
-      const p = spawnStage(PROBE, ['--run-id', 'kill-db', '--items', '100'], {
+// Loopback mode only: the test starts and kills servers of its own, from the binaries scripts/services uses.
+const canKillServers =
+  services.mode === 'loopback' &&
+  requireTool(
+    'MinIO and PostgreSQL binaries',
+    services.minioBin && services.pg.binDir
+      ? undefined
+      : 'scripts/services did not report PRONIELTS_TEST_MINIO_BIN and PRONIELTS_TEST_PG_BINDIR',
+  );
+describe.runIf(canKillServers)('killing a server mid-run gives exit 75, not a crash trace', () => {
+  it('the S3 server is killed between items', async () => {
+    const own = await startOwnMinio(services.minioBin ?? '');
+    const { url, drop } = await createTestDatabase(services);
+    const odb = await openDb({ kind: 'postgres', url, poolMax: 1 });
+    await migrateToLatest(odb);
+    await odb.destroy();
+    try {
+      const p = spawnStage(PROBE, ['--run-id', 'kill-s3', '--items', '100'], {
         ...own.env,
-        MINIO_ENDPOINT: `${minio.endPoint}:${minio.port}`,
-        MINIO_ACCESS_KEY: minio.accessKey,
-        MINIO_SECRET_KEY: minio.secretKey,
-        MINIO_BUCKET_PREFIX: `${uniqueName()}-`,
+        DATABASE_URL: url,
         PROBE_ITEM_DELAY_MS: '200',
       });
       await p.waitForLine((l) => l.msg === 'item done' && l.item === 1);
       await own.kill();
       expect(await p.exit).toBe(75);
       const last = { summary: p.summary() };
-      expect(['db_unavailable', 'dependency_unavailable']).toContain(last.summary?.error?.code);
-      expect(p.lines.join('\n')).not.toMatch(/\n\s+at /);
+      expect(last.summary?.error?.code).toBe('storage_unavailable');
+      expect(p.lines.join('\n')).not.toMatch(/\n\s+at /); // no stack trace
+      const check = await openDb({ kind: 'postgres', url, poolMax: 1 });
+      expect((await listStageRuns(check, 'kill-s3')).map((r) => [r.status, r.exit_code])).toEqual([
+        ['failed', 75],
+      ]);
+      await check.destroy();
+    } finally {
+      await drop();
+    }
+  });
+
+  it('the PostgreSQL server is killed between items', async () => {
+    const own = await startOwnPostgres(services.pg.binDir ?? '');
+    const odb = await openDb({ kind: 'postgres', url: own.env.DATABASE_URL ?? '', poolMax: 1 });
+    await migrateToLatest(odb);
+    await odb.destroy();
+    const p = spawnStage(PROBE, ['--run-id', 'kill-db', '--items', '100'], {
+      ...own.env,
+      MINIO_ENDPOINT: `${minio.endPoint}:${minio.port}`,
+      MINIO_ACCESS_KEY: minio.accessKey,
+      MINIO_SECRET_KEY: minio.secretKey,
+      MINIO_BUCKET_PREFIX: `${uniqueName()}-`,
+      PROBE_ITEM_DELAY_MS: '200',
     });
-  },
-);
+    await p.waitForLine((l) => l.msg === 'item done' && l.item === 1);
+    await own.kill();
+    expect(await p.exit).toBe(75);
+    const last = { summary: p.summary() };
+    expect(['db_unavailable', 'dependency_unavailable']).toContain(last.summary?.error?.code);
+    expect(p.lines.join('\n')).not.toMatch(/\n\s+at /);
+  });
+});

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { createTestDatabase, spawnStage } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-const CLI = path.resolve(import.meta.dirname, '../src/db/migrate-cli.ts');
+const CLI = path.resolve(import.meta.dirname, '../dist/db/migrate-cli.js');
 const services = inject('services');
 
 describe('pronielts-migrate against PostgreSQL', () => {

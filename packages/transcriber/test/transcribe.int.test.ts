@@ -10,15 +10,22 @@ import { TranscriptDocument } from '@pronielts/shared/contracts';
 import { type Db, listSegments } from '@pronielts/shared/db';
 import { createObjectStore, getJson, type ObjectStore, readManifest } from '@pronielts/shared/storage';
 import { openMigratedPostgres, seedReadyMedia } from '@pronielts/shared/testing';
-import { createTestDatabase, s3Env, spawnStage } from '@pronielts/test-services';
+import { createTestDatabase, requireTool, s3Env, spawnStage } from '@pronielts/test-services';
 import { writeTinyWhisperModel } from '@pronielts/whisper-fixtures';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // Real whisper.cpp (whisper-cli built by scripts/build-whisper) with a generated random-weight model:
 // the words are meaningless, but loading, inference, timestamps, our parsing and persistence are real.
 
-const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
+// The shipped entrypoint (the image's ENTRYPOINT, the runner's file), built before the integration tests.
+const CLI = path.resolve(import.meta.dirname, '../dist/bundle/cli.js');
 const WHISPER_CLI = process.env.WHISPER_CLI;
+const haveWhisper = requireTool(
+  'whisper-cli',
+  WHISPER_CLI && fs.existsSync(WHISPER_CLI)
+    ? undefined
+    : `WHISPER_CLI (${WHISPER_CLI ?? 'unset'}) is not a whisper-cli binary`,
+);
 const services = inject('services');
 const s3 = services.s3[0];
 if (!s3) throw new Error('no S3 server');
@@ -67,7 +74,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!WHISPER_CLI)('transcriber with real whisper.cpp', () => {
+describe.skipIf(!haveWhisper)('transcriber with real whisper.cpp', () => {
   it('transcribes every ready media item of the run in one whisper process and stores transcripts and segments', async () => {
     const ids = [
       await seedMedia(
@@ -254,7 +261,7 @@ describe('whisper model resolution', () => {
     expect(requests).toEqual([]);
   });
 
-  it.skipIf(!WHISPER_CLI)('downloads a missing model once when allowed, then uses it', async () => {
+  it.skipIf(!haveWhisper)('downloads a missing model once when allowed, then uses it', async () => {
     await seedMedia('tr-download', await speechWav('n', 'What kind of films do you enjoy?'));
     const target = path.join(dir, 'downloaded');
     const p = spawnStage(CLI, ['--run-id', 'tr-download'], {

@@ -96,7 +96,54 @@ export async function bundleStage(o: BundleOptions): Promise<BundleResult> {
       `these dependencies import modules by a name computed at run time, which a bundle cannot hold: ${[...new Set(computed)].join(', ')}; leave them out (--external <package>, or UNBUNDLED_PACKAGES)`,
     );
   }
+  const missing = files.flatMap((f) =>
+    missingChunkNames(fs.readFileSync(path.resolve(o.cwd, f.file), 'utf8'), (chunk) => {
+      const out = path.relative(o.cwd, path.resolve(path.dirname(path.resolve(o.cwd, f.file)), chunk));
+      return exportsOf(result.metafile, o.cwd, out);
+    }).map(
+      (m) =>
+        `${path.basename(f.file)} takes ${m.name} from ${m.chunk}, which exports only ${m.exports.join(', ') || 'nothing'}`,
+    ),
+  );
+  if (missing.length > 0) {
+    fs.rmSync(outdir, { recursive: true, force: true });
+    throw new Error(
+      `a module loaded on demand lacks names the code uses (a CommonJS package imported with import() keeps only its default export in a chunk; import it statically): ${missing.join('; ')}`,
+    );
+  }
   return { entry: path.join(outdir, 'cli.js'), files, external };
+}
+
+/** The export names esbuild recorded for the output file `rel` (relative to `cwd`). */
+function exportsOf(meta: Metafile, cwd: string, rel: string): string[] | undefined {
+  for (const [file, out] of Object.entries(meta.outputs))
+    if (path.relative(cwd, path.resolve(cwd, file)) === rel) return out.exports;
+  return undefined;
+}
+
+/** `{ a, b: c } = await import("./chunk.js")` and `(await import("./chunk.js")).a` in a bundle file. */
+const DESTRUCTURED_CHUNK = /\{([^{}]*)\}\s*=\s*await\s+import\(\s*"(\.\/[^"]+)"\s*\)/g;
+const ACCESSED_CHUNK = /\(\s*await\s+import\(\s*"(\.\/[^"]+)"\s*\)\s*\)\.([A-Za-z_$][\w$]*)/g;
+
+/**
+ * The names a bundle file takes from chunks it imports on demand that those chunks do not export.
+ * `exportsOf` gives a chunk's export names (from the metafile), or undefined for a file it does not know.
+ */
+export function missingChunkNames(
+  text: string,
+  exportsOf: (chunk: string) => string[] | undefined,
+): Array<{ chunk: string; name: string; exports: string[] }> {
+  const uses: Array<{ chunk: string; name: string }> = [];
+  for (const m of text.matchAll(DESTRUCTURED_CHUNK))
+    for (const part of (m[1] ?? '').split(',')) {
+      const name = part.trim().split(/[:=\s]/)[0] ?? '';
+      if (name && !name.startsWith('...')) uses.push({ chunk: m[2] ?? '', name });
+    }
+  for (const m of text.matchAll(ACCESSED_CHUNK)) uses.push({ chunk: m[1] ?? '', name: m[2] ?? '' });
+  return uses.flatMap((u) => {
+    const exports = exportsOf(u.chunk);
+    return exports && !exports.includes(u.name) ? [{ ...u, exports }] : [];
+  });
 }
 
 /** The left-out packages the bundle imports (by package name). */

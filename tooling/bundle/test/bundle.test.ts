@@ -99,6 +99,35 @@ describe('bundleStage', () => {
     expect(run(r.entry)).toBe('hello 1\n');
   });
 
+  it('refuses names taken from an on-demand CommonJS chunk that keeps only its default export', async () => {
+    const dir = fixture();
+    fs.writeFileSync(
+      path.join(dir, 'dist/agent.cjs'),
+      'module.exports = { Agent: class Agent {}, request() {} };',
+    );
+    fs.appendFileSync(
+      path.join(dir, 'dist/cli.js'),
+      "\nif (process.argv[2] === 'http') { const { Agent, request: r } = await import('./agent.cjs'); console.log(typeof Agent, typeof r); }\n",
+    );
+    await expect(bundleStage({ cwd: dir })).rejects.toThrow(
+      /cli\.js takes Agent from \.\/agent-\w+\.js, which exports only default; cli\.js takes request from/,
+    );
+    expect(fs.existsSync(path.join(dir, 'dist/bundle'))).toBe(false);
+    // The same module imported statically keeps its names.
+    const text = fs
+      .readFileSync(path.join(dir, 'dist/cli.js'), 'utf8')
+      .replace(
+        "const { Agent, request: r } = await import('./agent.cjs');",
+        'const { Agent, request: r } = agentCjs;',
+      );
+    fs.writeFileSync(
+      path.join(dir, 'dist/cli.js'),
+      text.replace('#!/usr/bin/env node\n', "#!/usr/bin/env node\nimport agentCjs from './agent.cjs';\n"),
+    );
+    const r = await bundleStage({ cwd: dir });
+    expect(run(r.entry, 'http')).toBe('hello 1\nfunction function\n');
+  });
+
   it('refuses to run before the TypeScript build', async () => {
     const dir = fs.mkdtempSync(path.join(root, 'empty-'));
     await expect(bundleStage({ cwd: dir })).rejects.toThrow(

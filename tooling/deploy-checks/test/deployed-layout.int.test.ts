@@ -10,8 +10,8 @@ import { entrypoints, readDockerfile, STAGE_IMAGES } from '../src/dockerfile.ts'
 
 /**
  * No Docker engine runs here, so this replays each Dockerfile's build steps on the host (turbo prune
- * --docker, a frozen offline install of the pruned manifests, the sources, the build, pnpm deploy --offline
- * --prod --legacy) and runs the result with the image's own ENTRYPOINT, /app mapped to the deploy folder and tini
+ * --docker, a frozen offline install of the pruned manifests, the sources, the build, pnpm deploy
+ * --prefer-offline --prod --legacy) and runs the result with the image's own ENTRYPOINT, /app mapped to the deploy folder and tini
  * left out. That proves the file layout the image ships: the CLI, its dependencies and the workspace
  * packages resolve from the deploy output alone.
  */
@@ -46,8 +46,9 @@ function buildLikeTheImage(pkg: string): string {
   run('pnpm', ['install', '--frozen-lockfile', '--offline', '--reporter=silent'], ws);
   fs.cpSync(path.join(out, 'full'), ws, { recursive: true });
   run('pnpm', ['turbo', 'run', 'build', `--filter=@pronielts/${pkg}...`, '--output-logs=errors-only'], ws);
-  // --offline: the store is filled by the install above; without it pnpm re-resolves against the registry.
-  run('pnpm', ['deploy', '--offline', '--prod', '--legacy', '--filter', `@pronielts/${pkg}`, app], ws);
+  // A legacy deploy resolves the package's dependencies again, from pnpm's metadata cache; a frozen
+  // install never fills that cache, so --prefer-offline fetches what it lacks and reuses what it has.
+  run('pnpm', ['deploy', '--prefer-offline', '--prod', '--legacy', '--filter', `@pronielts/${pkg}`, app], ws);
   // Only the deploy output goes into the image: drop the workspace so nothing can resolve from it.
   fs.rmSync(ws, { recursive: true, force: true });
   fs.rmSync(out, { recursive: true, force: true });

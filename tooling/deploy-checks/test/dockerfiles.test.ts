@@ -43,9 +43,11 @@ describe.each(Object.keys(STAGE_IMAGES))('packages/%s/Dockerfile', (pkg) => {
   it('builds with turbo prune --docker and pnpm deploy --prod on a pinned Node 24 slim base', () => {
     expect(text).toMatch(/^ARG NODE_IMAGE=node:24\.\d+\.\d+-bookworm-slim$/m);
     expect(ins).toContain(`RUN turbo prune @pronielts/${pkg} --docker`);
-    expect(ins.some((i) => i.includes(`pnpm deploy --offline --prod --legacy --filter @pronielts/${pkg} /out`))).toBe(
-      true,
-    );
+    expect(
+      ins.some((i) =>
+        i.includes(`pnpm deploy --prefer-offline --prod --legacy --filter @pronielts/${pkg} /out`),
+      ),
+    ).toBe(true);
     expect(ins.some((i) => /pnpm install --frozen-lockfile/.test(i))).toBe(true);
     expect(ins.filter((i) => /^FROM /.test(i)).length).toBeGreaterThanOrEqual(4); // multi-stage
   });

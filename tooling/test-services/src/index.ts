@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 
 export { holdSlot, type LiveOllama, resolveLiveOllama } from './live-ollama.ts';
+export { isCi, requireTool } from './require-tool.ts';
 export { type LastSummary, type SpawnedStage, spawnStage } from './spawn.ts';
 
 /**
@@ -118,7 +119,7 @@ export function loopbackServices(env: NodeJS.ProcessEnv = process.env): TestServ
 }
 
 /** The Ollama entry from PRONIELTS_TEST_OLLAMA_* (scripts/services' env file or the environment). */
-export function ollamaFrom(vars: Record<string, string | undefined>): { ollama?: OllamaEndpoint } {
+function ollamaFrom(vars: Record<string, string | undefined>): { ollama?: OllamaEndpoint } {
   const host = vars.PRONIELTS_TEST_OLLAMA_HOST;
   const model = vars.PRONIELTS_TEST_OLLAMA_MODEL;
   if (!host || !model) return {};

@@ -64,8 +64,8 @@ export async function resolveLiveOllama(
 /**
  * Holds one of the server's generation slots until `release()`: a chat whose JSON-schema `format` forces
  * about `chars` characters (the grammar allows nothing shorter), so even the tiny model generates for
- * seconds (~19 s for 12,000 on the 2-core test machine). `started` resolves once the server has begun
- * answering (first streamed chunk); `running()` says whether it still is.
+ * many seconds. `started` resolves once the server has begun answering (first streamed chunk);
+ * `running()` says whether it still is.
  */
 export function holdSlot(
   host: string,

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { requireTool } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   f16BitsToF32,
@@ -124,10 +125,12 @@ describe('generateTinyWhisperModel', () => {
 // --- end to end through a real whisper-cli ------------------------------------------------------
 
 const whisperCli = process.env.WHISPER_CLI ?? '';
-const haveCli = whisperCli !== '' && existsSync(whisperCli);
-const skipNote = haveCli
-  ? ''
-  : ' [skipped: set WHISPER_CLI to a whisper-cli binary, e.g. WHISPER_CLI=$(scripts/build-whisper)]';
+const haveCli = requireTool(
+  'whisper-cli',
+  whisperCli !== '' && existsSync(whisperCli)
+    ? undefined
+    : `WHISPER_CLI (${whisperCli || 'unset'}) is not a whisper-cli binary; set it, e.g. WHISPER_CLI=$(scripts/build-whisper)`,
+);
 
 interface WhisperJson {
   params: { model: string; language: string; translate: boolean };
@@ -174,7 +177,7 @@ describe.skipIf(!haveCli)('whisper-cli on the tiny model', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it.skipIf(!haveCli)(`loads the model and transcribes a short WAV to JSON (-oj)${skipNote}`, async () => {
+  it.skipIf(!haveCli)('loads the model and transcribes a short WAV to JSON (-oj)', async () => {
     const modelPath = await writeTinyWhisperModel(join(dir, 'tiny.bin'), { seed: 1 });
     expect((await stat(modelPath)).size).toBe(generateTinyWhisperModel({ seed: 1 }).length);
     const outBase = join(dir, 'out');
@@ -208,7 +211,7 @@ describe.skipIf(!haveCli)('whisper-cli on the tiny model', () => {
   });
 
   it.skipIf(!haveCli)(
-    `detects a language with -l auto on the multilingual variant and writes tokens with -ojf${skipNote}`,
+    'detects a language with -l auto on the multilingual variant and writes tokens with -ojf',
     async () => {
       const modelPath = await writeTinyWhisperModel(join(dir, 'tiny-multi.bin'), { multilingual: true });
       const outBase = join(dir, 'full');

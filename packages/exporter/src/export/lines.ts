@@ -14,7 +14,7 @@ import type { LineRow } from './release.repository.ts';
  * The same release always has the same bytes (its rows are read in item order). Two renderers make them:
  * {@link renderLine} from row objects (the embedded database's pages, and any row with escapes), and
  * {@link CopyTextToLines}, which copies the bytes of PostgreSQL's COPY output into lines without decoding
- * them (a million items: ~0.5 s instead of ~3 s of string work). Tests hold the two to the same bytes.
+ * them (far less work than building strings). Tests hold the two to the same bytes.
  */
 
 /** The generated-item keys in line order, each with the column it comes from. */

@@ -33,9 +33,9 @@ const EXPORT_LOCK = 0x70726f6e; // "pron"
 /**
  * Settings of the transaction that writes a release: the run's items are sorted and hashed in memory,
  * not in temporary files (the default work_mem of 4 MB spills); no parallel workers (the file reader runs
- * beside this transaction on the other cores, and the workers' plans repeated whole joins); no JIT
- * compilation (these statements sort, hash and insert; compiling their expressions cost more than it
- * saved, measured at 100k items).
+ * beside this transaction on the other cores, and the workers' plans repeat whole joins); no JIT
+ * compilation (these statements sort, hash and insert; compiling their expressions costs more than it
+ * saves).
  */
 export async function releaseTransactionSettings(tx: Transaction<Database>): Promise<void> {
   await sql`set local work_mem = '256MB'`.execute(tx);
@@ -162,7 +162,7 @@ export interface HeadCheck {
   /**
    * How the run's approved generated items differ from its live sets, when the check had to compare
    * them (a run the head holds whose segments are unchanged). Same transaction, same snapshot: the
-   * change reuses it instead of comparing again (~0.3 s at 100k items).
+   * change reuses it instead of comparing again.
    */
   generated?: { added: number; removed: number };
 }
@@ -174,8 +174,8 @@ export interface HeadCheck {
  * A run the head does not hold (the usual export) changes it exactly when it has an approved generated
  * item (no live set can hold one) or an approved segment version that is not live: the first such item
  * answers, so this costs nothing. A run the head holds (a re-run, or a re-export after re-validation) is
- * compared in full, both ways, with hash joins (~3 s at 1M items); a fast-start plan there would probe
- * the head once per item, or worse (measured: minutes).
+ * compared in full, both ways, with hash joins; a fast-start plan there would probe the head once per
+ * item, or worse.
  */
 export async function runChangesHead(
   db: Conn,
@@ -235,9 +235,8 @@ async function generatedChange(
 /**
  * Runs `query` (inside the caller's transaction) with nested loops disabled. For the statements that
  * compare a run's items with the head as a whole, a nested loop is never right and can be ruinous: with
- * statistics taken before the last export wrote its rows (autovacuum had not yet analysed them), the
- * planner believed the head empty and re-ran the run's join once per head row (a re-export of 100k
- * items was still running after 2.5 minutes; with hash joins it takes under a second).
+ * statistics taken before the last export wrote its rows (before autovacuum analyses them), the planner
+ * takes the head for empty and re-runs the run's join once per head row.
  */
 async function withoutNestedLoops<T>(db: Conn, query: () => Promise<T>): Promise<T> {
   await sql`set local enable_nestloop = off`.execute(db);

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { hashingTap } from '@pronielts/shared/storage';
-import type { Dispatcher } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import { ItemRejected } from '../item-rejected.ts';
 import { type AddressPolicy, refusalFor } from './address-policy.ts';
 
@@ -109,7 +109,6 @@ export async function downloadHttp(
   opts: { limits: DownloadLimits; policy: AddressPolicy; signal?: AbortSignal; lookup?: LookupFn },
 ): Promise<FetchedFile> {
   const { limits, policy } = opts;
-  const { Agent, request } = await import('undici'); // loaded only by runs with http(s) sources
   const agent = new Agent({
     connect: {
       timeout: limits.connectTimeoutMs,

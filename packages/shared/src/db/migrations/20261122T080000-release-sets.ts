@@ -6,12 +6,12 @@ import { type Kysely, sql } from 'kysely';
 // Generated items are immutable and belong to one run, so what a release needs to remember of them is
 // which ids it holds. `release_sets` holds them as arrays: one row per (run, kind, model, prompt version)
 // group and chunk of at most RELEASE_SET_CHUNK ids, with the release that added it and the one that
-// retired it, like release_items. Writing a run of 100k items is then a handful of rows instead of 100k
-// rows and 200k index entries (measured: 0.6 s → 0.15 s, and a twentieth of the WAL). Segments keep their
+// retired it, like release_items. Writing a large run is then a handful of rows instead of a row and two
+// index entries per item, with a fraction of the WAL. Segments keep their
 // per-item versions in release_items: a classification can be revised in place, so they carry snapshots.
 //
 // The arrays are stored uncompressed (STORAGE EXTERNAL): ids are random hex, which pglz cannot shrink,
-// and trying cost a third of the write. `release_members` is every version of every item, one row each,
+// so trying would only slow the write. `release_members` is every version of every item, one row each,
 // whichever table holds it: what readers that are not on the export's hot path query.
 //
 // Existing generated versions move over exactly: grouped by (run, kind, model, prompt version, added,
