@@ -41,15 +41,16 @@ function junitCounts(xml) {
 
 /** Counts of a vitest JSON report; a file that failed with no failed test is one failed suite. */
 function vitestCounts(r) {
-  const broken = r.testResults
-    .filter((f) => f.status === 'failed' && !f.assertionResults.some((a) => a.status === 'failed'))
-    .map((f) => `${f.name}: ${(f.message || 'failed outside its tests').split('\n')[0]}`);
+  const brokenFiles = r.testResults.filter(
+    (f) => f.status === 'failed' && !f.assertionResults.some((a) => a.status === 'failed'),
+  );
+  // vitest reports the tests of a broken file as skipped: they never ran, and the file counts as failed.
+  const notRun = brokenFiles.reduce((n, f) => n + f.assertionResults.filter((a) => a.status !== 'passed').length, 0);
   return {
     passed: r.numPassedTests,
-    failed: r.numFailedTests + broken.length,
-    // Tests of a broken file are reported as skipped; they did not run, and the file counts as failed.
-    skipped: r.numPendingTests + (r.numTodoTests ?? 0),
-    broken,
+    failed: r.numFailedTests + brokenFiles.length,
+    skipped: r.numPendingTests + (r.numTodoTests ?? 0) - notRun,
+    broken: brokenFiles.map((f) => `${f.name}: ${(f.message || 'failed outside its tests').split('\n')[0]}`),
   };
 }
 
