@@ -118,8 +118,9 @@ describe('ingestor on the media corpus', () => {
       { src: `http://[::1]:${new URL(base).port}/speech.wav`, expect: 'refused_address' },
       { src: `http://[::ffff:127.0.0.2]:${new URL(base).port}/speech.wav`, expect: 'refused_address' },
       { src: 'ftp://example.org/talk.mp3', expect: 'refused_scheme' },
-      { src: 'file:///etc/passwd', expect: 'refused_scheme' },
-      { src: '/etc/hostname', expect: 'refused_scheme' },
+      { src: 'file:///etc/passwd', expect: 'refused_path' },
+      { src: '/etc/hostname', expect: 'refused_path' },
+      { src: path.join(dir, 'link-out.wav'), expect: 'refused_path' }, // a symlink inside, to /etc/hostname
       { src: `${base}/no-such-file.mp3`, expect: 'not_found' },
       { src: `${base}/slow.wav`, expect: 'unreachable' },
       { src: 'http://127.0.0.1:1/closed-port.wav', expect: 'unreachable' },
@@ -133,6 +134,7 @@ describe('ingestor on the media corpus', () => {
       ...hostile,
     ];
     expect(sources.filter((s) => s.expect !== null).length).toBeGreaterThanOrEqual(15 + 10);
+    fs.symlinkSync('/etc/hostname', path.join(dir, 'link-out.wav'));
 
     const p = spawnStage(
       CLI,

@@ -38,6 +38,14 @@ function num(v: unknown): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/**
+ * ffmpeg's message prefixes name the component and its address in memory (`[mp3 @ 0x55b7c02fd240]`),
+ * which differs on every run: drop the address, so the same file always gets the same recorded reason.
+ */
+export function stableToolMessage(text: string): string {
+  return text.replace(/ @ 0x[0-9a-f]+\]/gi, ']');
+}
+
 /** Whether ffprobe's stderr says no demuxer recognised the input (as opposed to a damaged known format). */
 function unrecognised(stderr: string): boolean {
   return /Invalid data found when processing input|could not find codec parameters|Unknown input format/i.test(
@@ -66,7 +74,7 @@ export function fluentFfmpegTool(opts: { ffmpegPath?: string; ffprobePath?: stri
           if (err) {
             const message = String((err as Error).message);
             const stderr = message.split('\n').slice(1).join(' ').trim();
-            return reject(new ProbeFailed(stderr || message, unrecognised(message)));
+            return reject(new ProbeFailed(stableToolMessage(stderr || message), unrecognised(message)));
           }
           resolve({
             formatName: String(data.format?.format_name ?? 'unknown'),
@@ -107,7 +115,7 @@ export function fluentFfmpegTool(opts: { ffmpegPath?: string; ffprobePath?: stri
               .filter(Boolean)
               .slice(-2)
               .join(' ');
-            reject(new DecodeFailed(last || err.message));
+            reject(new DecodeFailed(stableToolMessage(last || err.message)));
           })
           .on('end', async () => {
             signal?.removeEventListener('abort', onAbort);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ItemRejected } from '../item-rejected.ts';
-import { acceptDecoded, acceptProbe, DEFAULT_LIMITS, extensionFor } from './inspect.ts';
+import { acceptDecoded, acceptProbe, DEFAULT_LIMITS, extensionFor, secondsOver } from './inspect.ts';
 import type { ProbeResult } from './media-tool.ts';
 
 const audio = (over: Partial<ProbeResult['streams'][number]> = {}) => ({
@@ -64,6 +64,20 @@ describe('probe rules', () => {
     ['declared 5 hours', probe([audio({ durationS: 5 * 3600 })]), 'too_long'],
   ])('rejects %s', (_name, p, expected) => {
     expect(reason(() => acceptProbe(p, DEFAULT_LIMITS))).toBe(expected);
+  });
+
+  it('says by how much a duration is over the limit, however little', () => {
+    const limit = DEFAULT_LIMITS.maxDurationS;
+    const p = probe([audio({ durationS: limit + 0.0065 })]);
+    let message = '';
+    try {
+      acceptProbe(p, DEFAULT_LIMITS);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toBe(`declares 10800.01 s, limit ${limit} s`);
+    expect(secondsOver(10800.004, 10800)).toBe('10800.004');
+    expect(secondsOver(10801.25, 10800)).toBe('10801.3');
   });
 
   it('rejects a WAV whose header declares more data than the file holds', () => {

@@ -63,7 +63,7 @@ export function acceptProbe(
     if (declaredS > limits.maxDurationS) {
       throw new ItemRejected(
         'too_long',
-        `WAV header declares ${declaredS.toFixed(1)} s, limit ${limits.maxDurationS} s`,
+        `WAV header declares ${secondsOver(declaredS, limits.maxDurationS)} s, limit ${limits.maxDurationS} s`,
       );
     }
     throw new ItemRejected(
@@ -73,7 +73,10 @@ export function acceptProbe(
   }
   const declared = audio.durationS ?? probe.durationS;
   if (declared !== null && declared > limits.maxDurationS) {
-    throw new ItemRejected('too_long', `declares ${declared.toFixed(1)} s, limit ${limits.maxDurationS} s`);
+    throw new ItemRejected(
+      'too_long',
+      `declares ${secondsOver(declared, limits.maxDurationS)} s, limit ${limits.maxDurationS} s`,
+    );
   }
   const hasVideo = probe.streams.some(
     (s) => s.type === 'video' && !VIDEO_CODECS_THAT_ARE_IMAGES.has(s.codec),
@@ -122,4 +125,16 @@ export function extensionFor(formatName: string, codec: string, mediaType: 'audi
     return mediaType === 'video' ? 'mp4' : 'm4a';
   if (f.includes('aac')) return 'aac';
   return 'bin';
+}
+
+/**
+ * A duration over a limit, with as many decimals as it takes to show that it is over: 10800.0065
+ * against 10800 reads 10800.007, not 10800.0.
+ */
+export function secondsOver(value: number, limit: number): string {
+  for (let digits = 1; digits <= 6; digits++) {
+    const text = value.toFixed(digits);
+    if (Number(text) > limit) return text;
+  }
+  return String(value);
 }

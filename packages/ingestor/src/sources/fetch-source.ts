@@ -80,7 +80,7 @@ export async function fetchSource(source: Source, opts: FetchOptions): Promise<L
     case 'file': {
       if (opts.localRoots.length === 0) {
         throw new ItemRejected(
-          'refused_scheme',
+          'refused_path',
           'local files are not allowed here (INGEST_LOCAL_ROOTS is empty)',
         );
       }
@@ -92,7 +92,7 @@ export async function fetchSource(source: Source, opts: FetchOptions): Promise<L
       }
       if (!isInside(real, opts.localRoots)) {
         throw new ItemRejected(
-          'refused_scheme',
+          'refused_path',
           'the file is outside the allowed local roots (INGEST_LOCAL_ROOTS)',
         );
       }

@@ -21,6 +21,7 @@ export const MEDIA_REJECT_REASONS = [
   'unreachable',
   'refused_address',
   'refused_scheme',
+  'refused_path',
   'not_found',
 ] as const;
 export const MediaRejectReason = z.enum(MEDIA_REJECT_REASONS);
