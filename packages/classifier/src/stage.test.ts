@@ -33,4 +33,15 @@ describe('pronielts-classifier CLI', () => {
     expect(res.stdout.trim().split('\n')).toHaveLength(1);
     expect(res.stdout).toContain('--run-id is required');
   });
+
+  it('exits 2 (not 75: retrying cannot fix it) when OLLAMA_HOST carries credentials', () => {
+    const res = spawnSync(process.execPath, ['src/cli.ts', '--run-id', 'r1'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, OLLAMA_HOST: 'http://user:hunter22@127.0.0.1:11434' },
+    });
+    expect(res.status).toBe(2);
+    expect(res.stdout.trim().split('\n')).toHaveLength(1);
+    expect(res.stdout).toContain('OLLAMA_HOST: must not carry a user name or password');
+    expect(res.stdout).not.toContain('hunter22');
+  });
 });

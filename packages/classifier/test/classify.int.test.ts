@@ -168,6 +168,56 @@ describe('classifier against the Ollama protocol server', () => {
     expect(p.summary().rejections).toEqual({ invalid_json: 1 });
   });
 
+  it('rejects an answer longer than num_predict tokens can be, without a repair turn, and stops reading it', async () => {
+    await seedTranscript(db, 'c-huge', [{ text: 'I go swimming twice a week.' }]);
+    server.setDefault({ kind: 'text', content: `{"topic": "${'x'.repeat(2_000_000)}"}` });
+    const p = spawnStage(CLI, ['--run-id', 'c-huge'], { ...env, CLASSIFY_NUM_PREDICT: '400' });
+    expect(await p.exit, p.lines.slice(-3).join('\n')).toBe(0);
+    const [row] = await rows('c-huge');
+    expect(row?.status).toBe('rejected');
+    expect(row?.reject_reason).toMatch(/^oversized: the answer is longer than 400 tokens can be/);
+    expect(row?.raw_output?.length ?? 0).toBeLessThan(400 * 64 + 10_000);
+    expect(server.chatCalls()).toHaveLength(1);
+    expect(p.summary().rejections).toEqual({ oversized: 1 });
+  });
+
+  it('shows the model only the ends of a long invalid answer in the repair turn', async () => {
+    await seedTranscript(db, 'c-long-bad', [{ text: 'I usually take the bus to work.' }]);
+    const long = `Sure! ${'The band is about seven. '.repeat(400)}`; // ~9.6 kB, not JSON
+    server.script((req) =>
+      req.n === 1 ? { kind: 'text', content: long } : { kind: 'valid', content: answer({ topic: 'transport' }) },
+    );
+    // A token limit the long answer fits in: it is invalid, not oversized.
+    const p = spawnStage(CLI, ['--run-id', 'c-long-bad'], { ...env, CLASSIFY_NUM_PREDICT: '4096' });
+    expect(await p.exit, p.lines.slice(-3).join('\n')).toBe(0);
+    const [first, repair] = server.chatCalls();
+    const echoed = repair?.body.messages.at(-2);
+    expect(echoed.role).toBe('assistant');
+    expect(echoed.content.length).toBeLessThan(1000);
+    expect(echoed.content).toMatch(/characters left out/);
+    // The repair turn adds under 2 kB to the first request, whatever the size of the bad answer.
+    expect((repair?.rawBody.length ?? 0) - (first?.rawBody.length ?? 0)).toBeLessThan(2000);
+    expect(repair?.rawBody.length ?? 0).toBeLessThan(10_000 + (first?.rawBody.length ?? 0));
+  });
+
+  it('exits 75 at once when the server stalls (accepts the request, never answers), without retries', async () => {
+    await seedTranscript(db, 'c-stall', [{ text: 'I prefer summer to winter.' }]);
+    server.setDefault(slow(600_000, { kind: 'auto' }));
+    const t0 = Date.now();
+    const p = spawnStage(CLI, ['--run-id', 'c-stall'], {
+      ...env,
+      LLM_TIMEOUT_MS: '120000',
+      LLM_STALL_TIMEOUT_MS: '1500',
+    });
+    expect(await p.exit, p.lines.slice(-3).join('\n')).toBe(75);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(p.summary().error?.message).toMatch(
+      new RegExp(`Ollama at ${server.url} .*stalled: nothing received for 1500 ms`),
+    );
+    expect(server.chatCalls()).toHaveLength(1);
+    expect(await rows('c-stall')).toEqual([]);
+  });
+
   it.each([
     ['HTTP 500', { kind: 'status', status: 500, error: 'llama runner process has terminated' } as const],
     ['a connection reset', { kind: 'reset' } as const],
@@ -226,6 +276,13 @@ describe('classifier against the Ollama protocol server', () => {
       LLM_RETRIES: '1',
     });
     expect(await first.exit).toBe(75);
+    // Each retry line carries its key once (the stage's attempt and the request's retry are two fields).
+    const retries = first.lines.filter((l) => l.includes('LLM request failed: retrying'));
+    expect(retries.length).toBeGreaterThan(0);
+    for (const l of retries) {
+      expect(l.match(/"attempt":/g)).toHaveLength(1);
+      expect(JSON.parse(l)).toMatchObject({ attempt: 1, retry: 1, retries: 1 });
+    }
     const done = (await rows('c-outage')).filter((r) => r.status === 'ok').length;
     expect(done).toBe(2);
     server.reset();

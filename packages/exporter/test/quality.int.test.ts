@@ -46,11 +46,26 @@ describe('pronielts-exporter quality-check', () => {
       ['completeness', true],
       ['freshness', true],
       ['anomalies', true],
+      ['attempts', true],
     ]);
   });
 
-  it('exits 3 with one line per failed check: stuck media, a stale release and a rejection spike', async () => {
+  it('exits 3 with one line per failed check: stuck media, a stale release, a rejection spike and a phantom attempt', async () => {
     await db.insertInto('pipeline_runs').values({ id: 'seed-run' }).execute();
+    // An attempt recorded as running whose process is gone (no session holds its lock), and one abandoned.
+    await db
+      .insertInto('stage_runs')
+      .values([
+        {
+          run_id: 'seed-run',
+          stage: 'transcribe',
+          attempt: 1,
+          status: 'abandoned',
+          finished_at: hoursAgo(1),
+        },
+        { run_id: 'seed-run', stage: 'transcribe', attempt: 2, status: 'running' },
+      ])
+      .execute();
     const stuckId = sha('stuck media');
     await db
       .insertInto('media')
@@ -88,16 +103,19 @@ describe('pronielts-exporter quality-check', () => {
 
     const r = await qualityCheck('qc-bad');
     expect(r.code, r.lines.slice(-3).join('\n')).toBe(3);
-    expect(r.errors.filter((m) => /^(completeness|freshness|anomalies):/.test(m))).toEqual([
+    expect(r.errors.filter((m) => /^(completeness|freshness|anomalies|attempts):/.test(m))).toEqual([
       expect.stringMatching(
         /^completeness: 1 ready media item\(s\) have no transcript 180 min after ingest \(oldest 5\.0 h old; e\.g\. [a-f0-9]{12}\)/,
       ),
       expect.stringMatching(/^freshness: the newest release rel-old is 72\.0 h old \(max 48 h\)/),
       'anomalies: rejection-rate spike: ingest rejected 24/30 (80%) in the last 24 h, above 30% (baseline 10%)',
+      expect.stringMatching(
+        /^attempts: 1 stage attempt\(s\) are recorded as running, but their process is gone .*\(1 attempt\(s\) abandoned in the last 24 h\)$/,
+      ),
     ]);
     expect(r.summary.error).toEqual({
       code: 'check_failed',
-      message: '3 of 3 data-quality checks failed: completeness, freshness, anomalies',
+      message: '4 of 4 data-quality checks failed: completeness, freshness, anomalies, attempts',
     });
     const attempt = await db
       .selectFrom('stage_runs')
@@ -105,6 +123,13 @@ describe('pronielts-exporter quality-check', () => {
       .where('run_id', '=', 'qc-bad')
       .executeTakeFirstOrThrow();
     expect(attempt).toEqual({ stage: 'quality', status: 'failed', exit_code: 3, error_code: 'check_failed' });
+    // What the stage's next attempt does with the phantom; the tests below reuse the rest of the data.
+    await db
+      .updateTable('stage_runs')
+      .set({ status: 'abandoned' })
+      .where('run_id', '=', 'seed-run')
+      .where('status', '=', 'running')
+      .execute();
   });
 
   it('takes its thresholds from env: raised limits make the same data pass', async () => {

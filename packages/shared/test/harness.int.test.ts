@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, requireTool, spawnStage, uniqueName } from '@pronielts/test-services';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { StageSummary } from '../src/contracts/index.ts';
 import { type Db, listStageRuns, migrateToLatest, openDb } from '../src/db/index.ts';
@@ -107,6 +108,112 @@ describe('stage harness against real PostgreSQL and S3', () => {
       .execute();
     expect(all).toHaveLength(50);
     expect((await listStageRuns(db, 'sigterm-1', 'ingest')).map((r) => r.attempt)).toEqual([1, 2]);
+    // The log's last line says what the attempt row says.
+    expect(p.json().at(-1)).toMatchObject({
+      level: 'warn',
+      msg: 'stage interrupted',
+      summary: { status: 'interrupted' },
+    });
+  });
+
+  it('records a stage that does not wind down within the grace period as stopped, never running', async () => {
+    const p = spawnStage(PROBE, ['--run-id', 'grace-1', '--items', '50'], {
+      ...baseEnv(),
+      PROBE_ITEM_DELAY_MS: '300',
+      PROBE_IGNORE_SIGNAL: 'true',
+      STAGE_SHUTDOWN_GRACE_MS: '700',
+    });
+    await p.waitForLine((l) => l.msg === 'item done' && l.item === 1);
+    p.child.kill('SIGTERM');
+    expect(await p.exit).toBe(75);
+    const [run] = await listStageRuns(db, 'grace-1', 'ingest');
+    expect([run?.status, run?.exit_code, run?.error_code]).toEqual(['stopped', 75, 'interrupted']);
+    expect(run?.finished_at).not.toBeNull();
+    expect(p.json().find((l) => l.msg === 'grace period over: exiting 75')).toBeDefined();
+  });
+
+  it('marks an attempt killed with -9 as abandoned when the next attempt starts, and leaves live attempts alone', async () => {
+    const env = { ...baseEnv(), PROBE_ITEM_DELAY_MS: '300' };
+    const killed = spawnStage(PROBE, ['--run-id', 'kill9-1', '--items', '50'], env);
+    await killed.waitForLine((l) => l.msg === 'item done' && l.item === 1);
+    // A second attempt alive at the same time (a mapped task of the same stage and run), with more
+    // items than the others, so it is still working when they are done.
+    const live = spawnStage(PROBE, ['--run-id', 'kill9-1', '--items', '500'], env);
+    await live.waitForLine((l) => l.msg === 'item done');
+    killed.child.kill('SIGKILL');
+    await killed.exit;
+    // PostgreSQL ends the killed process's sessions (and so its lock) when it sees their sockets close.
+    for (let i = 0; i < 50; i++) {
+      const { rows } = await sql<{ n: string }>`select count(*) as n from pg_stat_activity
+        where datname = current_database() and application_name = 'pronielts-ingest-attempt'`.execute(db);
+      if (Number(rows[0]?.n) === 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await listStageRuns(db, 'kill9-1', 'ingest')).map((r) => r.status)).toEqual([
+      'running',
+      'running',
+    ]);
+
+    const next = spawnStage(PROBE, ['--run-id', 'kill9-1', '--items', '50'], {
+      ...env,
+      PROBE_ITEM_DELAY_MS: '0',
+    });
+    expect(await next.exit).toBe(0);
+    expect(next.json().find((l) => l.msg?.toString().startsWith('earlier attempts'))).toMatchObject({
+      abandoned: 1,
+    });
+    const runs = await listStageRuns(db, 'kill9-1', 'ingest');
+    expect(runs.map((r) => [r.attempt, r.status])).toEqual([
+      [1, 'abandoned'],
+      [2, 'running'],
+      [3, 'succeeded'],
+    ]);
+    expect(runs[0]?.finished_at).not.toBeNull();
+    live.child.kill('SIGTERM');
+    expect(await live.exit).toBe(75);
+    expect((await listStageRuns(db, 'kill9-1', 'ingest')).map((r) => r.status)).toEqual([
+      'abandoned',
+      'interrupted',
+      'succeeded',
+    ]);
+  });
+
+  it('exits 2 with one line when PostgreSQL refuses the password, without echoing it', async () => {
+    const url = new URL(dbUrl);
+    url.password = 'not-the-password';
+    const p = spawnStage(PROBE, ['--run-id', 'auth-1'], { ...baseEnv(), DATABASE_URL: url.toString() });
+    expect(await p.exit).toBe(2);
+    const err = p.summary().error;
+    expect(err?.code).toBe('config_invalid');
+    expect(err?.message).toMatch(
+      new RegExp(
+        `^automation DB at ${url.hostname}:${url.port} refused the user name or password in DATABASE_URL \\(28P01\\)`,
+      ),
+    );
+    expect(p.lines.join('\n')).not.toContain('not-the-password');
+    expect(p.lines.join('\n')).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 2 with one line when the S3 server refuses the credentials', async () => {
+    const p = spawnStage(PROBE, ['--run-id', 'auth-2'], { ...baseEnv(), MINIO_SECRET_KEY: 'not-the-secret' });
+    expect(await p.exit).toBe(2);
+    const err = p.summary().error;
+    expect(err?.code).toBe('config_invalid');
+    expect(err?.message).toMatch(
+      /refused the credentials or their rights during ensureBuckets .*MINIO_SECRET_KEY/,
+    );
+    expect(p.lines.join('\n')).not.toContain('not-the-secret');
+  });
+
+  it('exits 2 naming DATABASE_URL when it does not parse as a URL', async () => {
+    const p = spawnStage(PROBE, ['--run-id', 'cfg-3'], {
+      ...baseEnv(),
+      DATABASE_URL: 'postgres://u:pw-secret@127.0.0.1:notaport/db',
+    });
+    expect(await p.exit).toBe(2);
+    expect(p.lines).toHaveLength(1);
+    expect(p.lines[0]).toMatch(/DATABASE_URL: does not parse as a URL/);
+    expect(p.lines[0]).not.toContain('pw-secret');
   });
 
   it('exits 2 with one line naming a missing variable, without echoing any secret value', async () => {
@@ -161,6 +268,9 @@ describe('stage harness against real PostgreSQL and S3', () => {
     expect(await p.exit).toBe(75);
     const last = { summary: p.summary() };
     expect(last.summary?.error?.code).toBe('db_unavailable');
+    expect(last.summary?.error?.message).toMatch(
+      /^automation DB at 127\.0\.0\.1:1 unavailable: .*ECONNREFUSED/,
+    );
     expect(last.summary?.error?.message).not.toContain(':y@');
   });
 
@@ -220,6 +330,32 @@ describe.runIf(canKillServers)('killing a server mid-run gives exit 75, not a cr
     }
   });
 
+  it('the S3 server freezes (SIGSTOP) between items: exit 75 within the idle timeout', async () => {
+    const own = await startOwnMinio(services.minioBin ?? '');
+    const { url, drop } = await createTestDatabase(services);
+    const odb = await openDb({ kind: 'postgres', url, poolMax: 1 });
+    await migrateToLatest(odb);
+    await odb.destroy();
+    try {
+      const p = spawnStage(PROBE, ['--run-id', 'freeze-s3', '--items', '100'], {
+        ...own.env,
+        DATABASE_URL: url,
+        PROBE_ITEM_DELAY_MS: '200',
+        MINIO_IDLE_TIMEOUT_MS: '2000',
+      });
+      await p.waitForLine((l) => l.msg === 'item done' && l.item === 1);
+      own.freeze?.();
+      const t0 = Date.now();
+      expect(await p.exit).toBe(75);
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      expect(p.summary().error?.code).toBe('storage_unavailable');
+      expect(p.summary().error?.message).toMatch(/no data from the server for 2000 ms/);
+    } finally {
+      await own.kill();
+      await drop();
+    }
+  });
+
   it('the PostgreSQL server is killed between items', async () => {
     const own = await startOwnPostgres(services.pg.binDir ?? '');
     const odb = await openDb({ kind: 'postgres', url: own.env.DATABASE_URL ?? '', poolMax: 1 });
@@ -237,7 +373,9 @@ describe.runIf(canKillServers)('killing a server mid-run gives exit 75, not a cr
     await own.kill();
     expect(await p.exit).toBe(75);
     const last = { summary: p.summary() };
-    expect(['db_unavailable', 'dependency_unavailable']).toContain(last.summary?.error?.code);
+    expect(last.summary?.error?.code, p.lines.slice(-3).join('\n')).toBe('db_unavailable');
+    expect(last.summary?.error?.message).toMatch(/^automation DB at 127\.0\.0\.1:\d+ unavailable: /);
+    expect(p.lines.join('\n')).not.toContain('"level":"fatal"');
     expect(p.lines.join('\n')).not.toMatch(/\n\s+at /);
   });
 });

@@ -22,12 +22,14 @@ export type S3ServerName = 'minio' | 'versitygw' | 'moto';
 /**
  * Known deviations of a server from S3, so tests can skip exactly what a server cannot do.
  * moto 5.x answers CompleteMultipartUpload with a <CompleteMultipartUploadResponse> root element instead
- * of S3's <CompleteMultipartUploadResult>, which the minio client cannot parse.
+ * of S3's <CompleteMultipartUploadResult>, which the minio client cannot parse. MinIO lists incomplete
+ * multipart uploads only for one exact object key, never under a prefix. moto dates every incomplete
+ * upload 2010-11-10 (its <Initiated> is a constant).
  */
 export const S3_QUIRKS: Record<S3ServerName, string[]> = {
-  minio: [],
+  minio: ['list-uploads-exact-key-only'],
   versitygw: [],
-  moto: ['multipart-complete-response'],
+  moto: ['multipart-complete-response', 'upload-initiated-constant'],
 };
 
 export interface S3Endpoint {

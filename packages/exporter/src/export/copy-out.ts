@@ -18,6 +18,8 @@ import type { LineRow } from './release.repository.ts';
 export class CopyReader {
   readonly #client: pg.Client;
   readonly #db: Db;
+  /** The lines of the query in flight, if any. */
+  #active: CopyTextToLines | undefined;
 
   private constructor(client: pg.Client, db: Db) {
     this.#client = client;
@@ -29,8 +31,13 @@ export class CopyReader {
       connectionString: databaseUrl,
       application_name: 'pronielts-export-read',
     });
+    // A connection error (the server shut down, the socket reset) arrives as an 'error' event on the
+    // client; without a listener it would be an uncaught exception. It fails the query in flight, and
+    // the stage reports the database as unavailable.
+    let reader: CopyReader | undefined;
+    client.on('error', (err) => reader?.fail(err));
     await client.connect();
-    const reader = new CopyReader(client, db);
+    reader = new CopyReader(client, db);
     try {
       // Rows are sorted by item with a sort of their own (the default work_mem of 4 MB spills every few
       // thousand rows). One process per query: the reader runs beside the transaction writing the change,
@@ -53,9 +60,15 @@ export class CopyReader {
     }
   }
 
+  /** Ends the query in flight with `err` (the connection failed under it). */
+  fail(err: Error): void {
+    this.#active?.destroy(err);
+  }
+
   /** One query's rows as JSON lines. Queries on one reader run one after another. */
   lines(query: RawBuilder<LineRow>): CopyTextToLines {
     const out = new CopyTextToLines();
+    this.#active = out;
     const text = inline(query.compile(this.#db), this.#client);
     pipeline(this.#client.query(copyTo(`copy (${text}) to stdout`)), out).catch((err) => out.destroy(err));
     return out;

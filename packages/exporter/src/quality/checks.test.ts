@@ -1,5 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { anomalies, completeness, freshness, type SpikeRules, spikeThreshold } from './checks.ts';
+import { anomalies, attempts, completeness, freshness, type SpikeRules, spikeThreshold } from './checks.ts';
+
+describe('attempts', () => {
+  it('counts abandoned attempts and passes while no running attempt has lost its process', () => {
+    expect(attempts({ abandoned: 2, phantoms: 0 }, 24)).toMatchObject({
+      ok: true,
+      detail: '2 attempt(s) abandoned in the last 24 h',
+      metrics: { abandoned: 2, phantoms: 0 },
+    });
+    expect(attempts({ abandoned: 0, phantoms: null }, 24).ok).toBe(true);
+  });
+
+  it('fails on attempts recorded as running whose process is gone', () => {
+    const r = attempts({ abandoned: 0, phantoms: 1 }, 24);
+    expect(r.ok).toBe(false);
+    expect(r.detail).toMatch(
+      /^attempts: 1 stage attempt\(s\) are recorded as running, but their process is gone/,
+    );
+  });
+});
 
 const now = new Date('2026-11-22T12:00:00Z');
 const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000);

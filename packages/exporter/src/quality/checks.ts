@@ -5,7 +5,7 @@ import type { RateCounts } from './quality.repository.ts';
  * The lines are what an operator reads in the task log and the pod's termination message.
  */
 
-export type CheckName = 'completeness' | 'freshness' | 'anomalies';
+export type CheckName = 'completeness' | 'freshness' | 'anomalies' | 'attempts';
 
 export interface CheckResult {
   check: CheckName;
@@ -87,6 +87,28 @@ export function freshness(
     check: 'freshness',
     ok: false,
     detail: `freshness: the newest release ${latest.release.id} is ${hours(age)} old (max ${maxAgeHours} h): no export has succeeded since`,
+    metrics,
+  };
+}
+
+/**
+ * Stage attempts: those abandoned in the window (their process ended without recording how, and a
+ * later attempt found them) are counted; attempts still `running` whose process is gone (`phantoms`,
+ * null where that cannot be known) fail the check: nothing has retried that stage.
+ */
+export function attempts(
+  a: { abandoned: number; phantoms: number | null },
+  windowHours: number,
+): CheckResult {
+  const metrics = { abandoned: a.abandoned, phantoms: a.phantoms, windowHours };
+  const abandoned = `${a.abandoned} attempt(s) abandoned in the last ${windowHours} h`;
+  if (!a.phantoms) return { check: 'attempts', ok: true, detail: abandoned, metrics };
+  return {
+    check: 'attempts',
+    ok: false,
+    detail:
+      `attempts: ${a.phantoms} stage attempt(s) are recorded as running, but their process is gone (killed, ` +
+      `out of memory, pod deleted) and no later attempt has run; re-run those stages (${abandoned})`,
     metrics,
   };
 }

@@ -1,6 +1,17 @@
 import type { Db } from '@pronielts/shared/db';
 import { sql } from 'kysely';
 
+/** Stage attempts marked abandoned since `since`. */
+export async function countAbandonedAttempts(db: Db, since: Date): Promise<number> {
+  const row = await db
+    .selectFrom('stage_runs')
+    .where('status', '=', 'abandoned')
+    .where('finished_at', '>=', since)
+    .select(sql<string>`count(*)`.as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /** Ready media created before `before` that has no transcript at all (any model, any status). */
 export async function findStuckMedia(db: Db, before: Date) {
   const row = await db

@@ -11,7 +11,8 @@ export const qualityStage: StageDefinition<z.output<typeof QualityInput>, Qualit
   bin: 'pronielts-exporter quality-check',
   description:
     'Data-quality checks over the automation DB: completeness (media stuck without a transcript), freshness ' +
-    '(age of the newest release) and anomalies (rejection-rate spikes). Exit 3 with one line per failed check.',
+    '(age of the newest release), anomalies (rejection-rate spikes) and attempts (stages recorded as running whose ' +
+    'process is gone). Exit 3 with one line per failed check.',
   options: {},
   env: qualityEnv,
   envHelp: QUALITY_ENV_HELP,

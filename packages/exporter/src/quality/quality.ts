@@ -1,8 +1,10 @@
 import fs from 'node:fs';
+import { countPhantomAttempts } from '@pronielts/shared/db';
 import { type StageContext, StageError, type StageResult } from '@pronielts/shared/stage';
-import { anomalies, type CheckResult, completeness, freshness } from './checks.ts';
+import { anomalies, attempts, type CheckResult, completeness, freshness } from './checks.ts';
 import type { QualityEnv } from './quality.env.ts';
 import {
+  countAbandonedAttempts,
   findLatestRelease,
   findStuckMedia,
   REJECTION_SOURCES,
@@ -11,7 +13,8 @@ import {
 } from './quality.repository.ts';
 
 /**
- * `pronielts-exporter quality-check`: completeness, freshness and anomaly checks over the automation DB.
+ * `pronielts-exporter quality-check`: completeness, freshness, anomaly and attempt checks over the
+ * automation DB.
  * All checks pass → exit 0 with the metrics as the summary. Any fails → one error log line per failed
  * check, the same lines as the pod's termination message, and exit 3 (check_failed: not retried).
  */
@@ -39,6 +42,14 @@ export async function qualityCheck(ctx: StageContext<{ runId: string }, QualityE
       minIncrease: env.QUALITY_SPIKE_MIN_INCREASE,
       maxRate: env.QUALITY_MAX_REJECTION_RATE,
     }),
+    attempts(
+      {
+        abandoned: await countAbandonedAttempts(db, windowStart),
+        // Liveness is a PostgreSQL session lock; the embedded database is one process's, swept at each start.
+        phantoms: env.DATABASE_URL ? await countPhantomAttempts(db) : null,
+      },
+      env.QUALITY_WINDOW_HOURS,
+    ),
   ];
 
   const failed = results.filter((r) => !r.ok);

@@ -48,6 +48,7 @@ describe('shared env', () => {
     [{ MINIO_BUCKET_PREFIX: 'Staging' }, 'MINIO_BUCKET_PREFIX: expected lowercase'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: expected one of'],
     [{ DB_POOL_MAX: '0' }, 'DB_POOL_MAX: expected >= 1'],
+    [{ DATABASE_URL: 'postgres://u:p@127.0.0.1:notaport/db' }, 'DATABASE_URL: does not parse as a URL'],
   ])('rejects %j naming the variable', (env, expected) => {
     expect(configError(env)).toContain(expected);
   });

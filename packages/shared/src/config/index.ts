@@ -9,6 +9,25 @@ export { BoolEnv, formatEnvIssues, IntEnv, OptionalString, parseEnv } from './en
  * Stages extend `sharedEnvShape` with their own variables in their `env.ts` and parse once with `parseEnv`.
  */
 
+/** Whether `v` parses as a URL with a host (the WHATWG parser pg and fetch use). */
+function isUrlWithHost(v: string): boolean {
+  try {
+    return new URL(v).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the URL carries a user name or password. */
+function hasCredentials(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
+  }
+}
+
 const HOST_PORT = /^(?:https?:\/\/)?[A-Za-z0-9.-]+(?::\d{1,5})?\/?$/;
 /** Lowercase bucket-name characters only: the prefix is prepended to the seed's bucket names. */
 const BUCKET_PREFIX = /^[a-z0-9][a-z0-9-]{0,30}-$/;
@@ -23,6 +42,11 @@ export const sharedEnvShape = {
   MINIO_SECRET_KEY: OptionalString,
   MINIO_USE_SSL: BoolEnv.default(false),
   MINIO_REGION: z.string().min(1).default('us-east-1'),
+  /**
+   * A request to the S3 server fails when its connection is silent this long (connecting, waiting for an
+   * answer, or mid-transfer): a frozen server becomes exit 75, while a large transfer that moves is never cut.
+   */
+  MINIO_IDLE_TIMEOUT_MS: IntEnv({ min: 1000, max: 3_600_000 }).default(30_000),
   /** Optional prefix for the three bucket names (e.g. "staging-"), for several environments in one server. */
   MINIO_BUCKET_PREFIX: OptionalString.pipe(
     z.string().regex(BUCKET_PREFIX, 'expected lowercase letters, digits and dashes ending in "-"').optional(),
@@ -32,6 +56,10 @@ export const sharedEnvShape = {
     z
       .string()
       .regex(/^postgres(?:ql)?:\/\/\S+$/, 'expected a postgres:// or postgresql:// URL')
+      .refine(
+        isUrlWithHost,
+        'does not parse as a URL (expected postgres://host:port/database with user and password)',
+      )
       .optional(),
   ),
   DB_POOL_MAX: IntEnv({ min: 1, max: 100 }).default(4),
@@ -51,6 +79,10 @@ export const llmEnvShape = {
   OLLAMA_HOST: z
     .string()
     .url('expected a URL such as http://127.0.0.1:11434')
+    .refine(
+      (v) => !hasCredentials(v),
+      'must not carry a user name or password (Ollama has no authentication)',
+    )
     .default(
       process.env.KUBERNETES_SERVICE_HOST
         ? 'http://ollama.ollama.svc.cluster.local:11434'
@@ -63,6 +95,11 @@ export const llmEnvShape = {
   LLM_CONCURRENCY: IntEnv({ min: 1, max: 64 }).default(4),
   /** Per request, including queueing inside Ollama. */
   LLM_TIMEOUT_MS: IntEnv({ min: 1000 }).default(180_000),
+  /**
+   * Longest silence before the first byte of an answer or between its chunks. Ollama sends its first
+   * byte with the first token, so this must cover queueing for a slot and evaluating the prompt.
+   */
+  LLM_STALL_TIMEOUT_MS: IntEnv({ min: 1000 }).default(60_000),
   /** Retries on 5xx, timeouts and connection errors (with exponential backoff). */
   LLM_RETRIES: IntEnv({ min: 0, max: 10 }).default(3),
 };
@@ -73,6 +110,8 @@ export const LLM_ENV_HELP = {
   LLM_FALLBACK_MODEL: 'backup model when the primary is missing (default mistral:7b)',
   LLM_CONCURRENCY: 'requests in flight (default 4; match OLLAMA_NUM_PARALLEL)',
   LLM_TIMEOUT_MS: 'timeout per request (default 180000)',
+  LLM_STALL_TIMEOUT_MS:
+    'silence (before the first byte or between chunks) that means Ollama stalled: exit 75 (default 60000)',
   LLM_RETRIES: 'retries on 5xx/timeouts/connection errors (default 3)',
 };
 
@@ -117,6 +156,7 @@ export type StorageConfig =
       secretKey: string;
       region: string;
       bucketPrefix: string;
+      idleTimeoutMs: number;
     }
   | { kind: 'folder'; root: string; bucketPrefix: string };
 
@@ -138,6 +178,7 @@ export function storageConfigFrom(env: SharedEnv): StorageConfig {
     secretKey: env.MINIO_SECRET_KEY ?? '',
     region: env.MINIO_REGION,
     bucketPrefix,
+    idleTimeoutMs: env.MINIO_IDLE_TIMEOUT_MS,
   };
 }
 

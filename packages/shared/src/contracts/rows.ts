@@ -14,7 +14,14 @@ type Opt<T> = ColumnType<T | null, T | null | undefined, T | null>;
 type Def<T> = ColumnType<T, T | undefined, T>;
 
 export const RUN_STATUSES = ['running', 'succeeded', 'failed'] as const;
-export const STAGE_RUN_STATUSES = ['running', 'succeeded', 'failed', 'interrupted'] as const;
+export const STAGE_RUN_STATUSES = [
+  'running',
+  'succeeded',
+  'failed',
+  'interrupted',
+  'stopped',
+  'abandoned',
+] as const;
 export const StageRunStatus = z.enum(STAGE_RUN_STATUSES);
 export type StageRunStatus = z.infer<typeof StageRunStatus>;
 

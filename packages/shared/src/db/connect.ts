@@ -32,6 +32,10 @@ async function openPostgres(url: string, poolMax: number, opts: OpenDbOptions): 
     application_name: opts.applicationName ?? 'pronielts',
   });
   pool.on('error', (err) => opts.onPoolError?.(err));
+  // A connection error on a client in use (the server shut down or restarted) is an 'error' event on
+  // that client, which without a listener is an uncaught exception; its queries fail on their own, so
+  // the stage reports the database as unavailable where it uses it.
+  pool.on('connect', (client) => client.on('error', (err) => opts.onPoolError?.(err)));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

@@ -13,8 +13,13 @@ import { jsonSchemaOf, schemaInstructions } from './prompt.ts';
  * The LLM layer: Ollama structured outputs through the `ollama` client.
  *  - the zod schema is converted to JSON Schema, sent as `format` and shown in the prompt; the answer is
  *    parsed and checked with the same zod schema;
+ *  - answers stream: a server that sends nothing for `stallTimeoutMs` (no first byte, or nothing
+ *    between chunks) has stalled, and the stage fails with exit 75 at once, without retries;
  *  - an answer cut off at `num_predict` (done_reason "length") is invalid, never truncated data;
- *  - an invalid answer gets one repair turn; still invalid → a rejection with the raw output, never a throw;
+ *  - an answer longer than `num_predict` tokens can be is a protocol violation: reading stops there, and
+ *    it is rejected as `oversized` without a repair turn;
+ *  - an invalid answer gets one repair turn, which shows the model a bounded excerpt of its answer and
+ *    what was wrong; still invalid → a rejection with the raw output, never a throw;
  *  - results are cached in the DB by sha256(model, prompt version, input): re-runs make zero calls;
  *  - at most LLM_CONCURRENCY requests are in flight; 5xx, timeouts and connection errors are retried
  *    with exponential backoff; when retries run out the stage fails with exit 75 naming the host.
@@ -25,7 +30,10 @@ export interface LlmConfig {
   primary: string;
   fallback: string;
   concurrency: number;
+  /** Longest a request may take, queueing and generation included. */
   timeoutMs: number;
+  /** Longest silence from the server (before its first byte or between chunks) before it counts as stalled. */
+  stallTimeoutMs: number;
   retries: number;
   /** Base backoff; doubles each retry (with jitter). */
   backoffMs?: number;
@@ -47,7 +55,7 @@ export type StructuredResult<T> =
   | { ok: true; value: T; model: string; cached: boolean; attempts: number; raw: string }
   | {
       ok: false;
-      reason: 'invalid_json' | 'schema_violation' | 'truncated';
+      reason: RejectReason;
       detail: string;
       raw: string;
       model: string;
@@ -67,7 +75,22 @@ export interface Llm {
   stats(): { calls: number; cacheHits: number; repairs: number; retries: number };
 }
 
-type ChatAnswer = { content: string; done: boolean; doneReason: string };
+type RejectReason = 'invalid_json' | 'schema_violation' | 'truncated' | 'oversized';
+type ChatAnswer = { content: string; done: boolean; doneReason: string; evalCount?: number };
+
+/**
+ * The most characters one token can decode to, as a bound for answers: the longest tokens of common
+ * vocabularies (runs of spaces or of one punctuation mark) are well under this.
+ */
+const MAX_CHARS_PER_TOKEN = 64;
+/** Characters of an invalid answer shown back to the model in the repair turn, from each end. */
+const REPAIR_ECHO_CHARS = 400;
+
+/** The answer as the repair turn shows it: whole when short, else its two ends and what was left out. */
+export function repairExcerpt(text: string, each = REPAIR_ECHO_CHARS): string {
+  if (text.length <= 2 * each) return text;
+  return `${text.slice(0, each)}\n[... ${text.length - 2 * each} characters left out ...]\n${text.slice(-each)}`;
+}
 
 function unavailable(host: string, models: string, detail: string, cause?: unknown): StageError {
   return new StageError('dependency_unavailable', `Ollama at ${host} (${models}): ${detail}`, { cause });
@@ -182,25 +205,67 @@ export async function openLlm(
     req: StructuredRequest<z.ZodType>,
     signal?: AbortSignal,
   ): Promise<ChatAnswer> => {
+    const maxChars = req.numPredict * MAX_CHARS_PER_TOKEN;
     for (let attempt = 0; ; attempt++) {
+      const stalled = new AbortController();
       try {
         counters.calls++;
-        const res = await limit(() =>
-          client(cfg.timeoutMs, signal).chat({
-            model,
-            messages,
-            stream: false,
-            format: jsonSchemaOf(req.schema),
-            options: { temperature: req.temperature, num_predict: req.numPredict },
-          }),
-        );
-        return {
-          content: res.message?.content ?? '',
-          done: res.done !== false,
-          doneReason: res.done_reason ?? '',
-        };
+        return await limit(async () => {
+          let timer: NodeJS.Timeout | undefined;
+          const quiet = () => {
+            clearTimeout(timer);
+            timer = setTimeout(() => stalled.abort(), cfg.stallTimeoutMs);
+          };
+          quiet();
+          try {
+            const parts = await client(
+              cfg.timeoutMs,
+              AbortSignal.any([stalled.signal, ...(signal ? [signal] : [])]),
+            ).chat({
+              model,
+              messages,
+              stream: true,
+              format: jsonSchemaOf(req.schema),
+              options: { temperature: req.temperature, num_predict: req.numPredict },
+            });
+            let content = '';
+            let last: { done?: boolean; done_reason?: string; eval_count?: number } | undefined;
+            try {
+              for await (const part of parts) {
+                quiet();
+                content += part.message?.content ?? '';
+                last = part;
+                if (content.length > maxChars) {
+                  parts.abort();
+                  return { content, done: false, doneReason: 'oversized' };
+                }
+              }
+            } catch (err) {
+              // The stream ended without a done message: Ollama stopped the answer early (its repeat
+              // guard does). The ollama client says so only in its error's text.
+              if (!/did not receive done/i.test((err as Error).message)) throw err;
+              return { content, done: false, doneReason: '' };
+            }
+            return {
+              content,
+              done: last?.done !== false,
+              doneReason: last?.done_reason ?? '',
+              ...(typeof last?.eval_count === 'number' ? { evalCount: last.eval_count } : {}),
+            };
+          } finally {
+            clearTimeout(timer);
+          }
+        });
       } catch (err) {
         if (signal?.aborted || deps.signal?.aborted) throw err;
+        if (stalled.signal.aborted) {
+          throw unavailable(
+            cfg.host,
+            models,
+            `stalled: nothing received for ${cfg.stallTimeoutMs} ms (LLM_STALL_TIMEOUT_MS)`,
+            err,
+          );
+        }
         if ((err as { status_code?: number }).status_code === 404) {
           throw unavailable(cfg.host, models, `model ${model} disappeared from the server`, err);
         }
@@ -215,7 +280,12 @@ export async function openLlm(
         counters.retries++;
         const wait = backoff * 2 ** attempt * (0.75 + Math.random() * 0.5);
         deps.log.warn(
-          { attempt: attempt + 1, wait_ms: Math.round(wait), err: (err as Error).message },
+          {
+            retry: attempt + 1,
+            retries: cfg.retries,
+            wait_ms: Math.round(wait),
+            err: (err as Error).message,
+          },
           'LLM request failed: retrying',
         );
         await sleep(wait, undefined, deps.signal ? { signal: deps.signal } : {});
@@ -226,9 +296,14 @@ export async function openLlm(
   const check = <S extends z.ZodType>(
     req: StructuredRequest<S>,
     a: ChatAnswer,
-  ):
-    | { ok: true; value: z.output<S> }
-    | { ok: false; reason: 'invalid_json' | 'schema_violation' | 'truncated'; detail: string } => {
+  ): { ok: true; value: z.output<S> } | { ok: false; reason: RejectReason; detail: string } => {
+    if (a.doneReason === 'oversized' || (a.evalCount !== undefined && a.evalCount > req.numPredict)) {
+      return {
+        ok: false,
+        reason: 'oversized',
+        detail: `the answer is longer than ${req.numPredict} tokens can be (${a.doneReason === 'oversized' ? `over ${req.numPredict * MAX_CHARS_PER_TOKEN} characters` : `${a.evalCount} tokens`})`,
+      };
+    }
     if (a.doneReason === 'length') {
       return { ok: false, reason: 'truncated', detail: `the answer hit the ${req.numPredict}-token limit` };
     }
@@ -285,18 +360,18 @@ export async function openLlm(
       let answer = await chat(messages, req, signal);
       let verdict = check(req, answer);
       let attempts = 1;
-      if (!verdict.ok) {
-        // One repair turn: show the model its answer and what was wrong with it.
+      if (!verdict.ok && verdict.reason !== 'oversized') {
+        // One repair turn: show the model (the ends of) its answer and what was wrong with it.
         counters.repairs++;
         attempts = 2;
         const first = verdict;
         answer = await chat(
           [
             ...messages,
-            { role: 'assistant', content: answer.content },
+            { role: 'assistant', content: repairExcerpt(answer.content) },
             {
               role: 'user',
-              content: `That answer was invalid (${first.reason}: ${first.detail}). Reply again with only the JSON object, valid against the schema, and keep every string short.`,
+              content: `That answer was invalid (${first.reason}: ${repairExcerpt(first.detail)}). Reply again with only the JSON object, valid against the schema, and keep every string short.`,
             },
           ],
           req,

@@ -5,6 +5,7 @@ export {
   type OllamaProbe,
   openLlm,
   probeOllama,
+  repairExcerpt,
   type StructuredRequest,
   type StructuredResult,
 } from './client.ts';
@@ -23,6 +24,7 @@ export function llmConfigFrom(env: LlmEnv): LlmConfig {
     fallback: env.LLM_FALLBACK_MODEL,
     concurrency: env.LLM_CONCURRENCY,
     timeoutMs: env.LLM_TIMEOUT_MS,
+    stallTimeoutMs: env.LLM_STALL_TIMEOUT_MS,
     retries: env.LLM_RETRIES,
   };
 }

@@ -7,7 +7,7 @@ import {
   FollowUpsOutput,
   ModelAnswersOutput,
 } from '../contracts/ielts.ts';
-import { cacheKey } from './client.ts';
+import { cacheKey, repairExcerpt } from './client.ts';
 import { dataBlock, jsonSchemaOf, looksLikeInjection } from './prompt.ts';
 
 describe('prompt data blocks', () => {
@@ -97,5 +97,17 @@ describe('schemas and cache keys', () => {
     expect(cacheKey('mistral:7b', 'v1', { t: 'x' })).not.toBe(k);
     expect(cacheKey('llama3.1:8b', 'v2', { t: 'x' })).not.toBe(k);
     expect(cacheKey('llama3.1:8b', 'v1', { t: 'y' })).not.toBe(k);
+  });
+});
+
+describe('repairExcerpt', () => {
+  it('keeps a short answer whole and only the two ends of a long one', () => {
+    expect(repairExcerpt('{"a": 1')).toBe('{"a": 1');
+    const long = `${'a'.repeat(1000)}${'b'.repeat(2_000_000)}${'c'.repeat(1000)}`;
+    const e = repairExcerpt(long);
+    expect(e.length).toBeLessThan(1000);
+    expect(e.startsWith('a'.repeat(400))).toBe(true);
+    expect(e.endsWith('c'.repeat(400))).toBe(true);
+    expect(e).toContain(`[... ${long.length - 800} characters left out ...]`);
   });
 });

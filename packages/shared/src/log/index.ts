@@ -78,7 +78,7 @@ export function describeError(
   if (err instanceof Error) {
     const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
     const cause =
-      err.cause instanceof Error && err.cause.message !== err.message ? `: ${err.cause.message}` : '';
+      err.cause instanceof Error && !err.message.includes(err.cause.message) ? `: ${err.cause.message}` : '';
     return { message: redact(`${err.message}${cause}`), ...(code ? { code } : {}) };
   }
   return { message: redact(String(err)) };

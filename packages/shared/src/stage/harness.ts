@@ -1,20 +1,22 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import { dbConfigFrom, parseEnv, type SharedEnv, secretsOf, storageConfigFrom } from '../config/index.ts';
 import { type RunId, type StageName, type StageSummary, toRunId } from '../contracts/index.ts';
 import {
+  type AttemptLease,
+  beginAttempt,
   type Db,
   ensurePipelineRun,
   finishStageRun,
   migrateToLatest,
   openDb,
   pendingMigrations,
-  startStageRun,
 } from '../db/index.ts';
-import { EXIT, type ExitCode, exitCodeFor, StageError, toStageError } from '../errors.ts';
+import { EXIT, type ExitCode, exitCodeFor, isConnectionError, StageError, toStageError } from '../errors.ts';
 import { createLogger, createRedactor, describeError, type Logger } from '../log/index.ts';
 import { createObjectStore, type ObjectStore } from '../storage/index.ts';
 
@@ -28,7 +30,8 @@ import { createObjectStore, type ObjectStore } from '../storage/index.ts';
  *
  * SIGTERM/SIGINT abort `ctx.signal`: the stage stops taking new items, run() returns, the attempt is
  * recorded as interrupted and the process exits 75. If run() does not return within the grace period,
- * the process exits 75 anyway; a second signal exits at once.
+ * the attempt is recorded as stopped and the process exits 75 anyway; a second signal does the same at
+ * once. Work a stage had finished before the signal stays done (items are committed one by one).
  */
 
 export type OptionSpec = {
@@ -80,6 +83,9 @@ export interface RunOptions {
   /** Defaults to installing real signal handlers on `process`. */
   installSignalHandlers?: boolean;
 }
+
+/** How long a stopping stage waits to record its attempt as stopped before it exits anyway. */
+const STOP_RECORD_MS = 3000;
 
 const COMMON_OPTIONS: Record<string, OptionSpec> = {
   'run-id': { type: 'string', description: 'pipeline run id (an Airflow run_id is normalised)', arg: '<id>' },
@@ -213,6 +219,28 @@ export async function runStage<I, E extends SharedEnv>(
     secrets: [...rawSecrets(rawEnv), ...secretsOf(env)],
   });
 
+  // --- the attempt's resources and its record ----------------------------------------------------
+  const dbConfig = dbConfigFrom(env);
+  const dbName = describeDb(dbConfig);
+  const started = Date.now();
+  let db: Db | undefined;
+  let session: Db | undefined;
+  let store: ObjectStore | undefined;
+  let lease: AttemptLease | undefined;
+  let attempt = 1;
+  /** Records how the attempt ended, once (the work and the grace timer may both try). */
+  let recorded = false;
+  const record = async (end: Parameters<typeof finishStageRun>[2]): Promise<void> => {
+    if (recorded || !db || !lease) return;
+    recorded = true;
+    try {
+      await finishStageRun(db, lease.row.id, end);
+    } catch (e) {
+      log.warn({ err: describeError(e, redact) }, 'could not record how the attempt ended');
+    }
+    await lease.release().catch(() => undefined);
+  };
+
   // --- signals ----------------------------------------------------------------------------------
   const ac = new AbortController();
   let forced: ((code: ExitCode) => void) | undefined;
@@ -220,10 +248,24 @@ export async function runStage<I, E extends SharedEnv>(
     forced = resolve;
   });
   let graceTimer: NodeJS.Timeout | undefined;
+  /** The work did not wind down in time: record the attempt as stopped and exit 75 without it. */
+  const stopNow = async (why: string) => {
+    log.warn({ grace_ms: env.STAGE_SHUTDOWN_GRACE_MS }, `${why}: exiting 75`);
+    // Bounded: a DB that does not answer must not keep a stopped stage alive.
+    const recording = record({
+      status: 'stopped',
+      exitCode: EXIT.unavailable,
+      durationMs: Date.now() - started,
+      summary: null,
+      errorCode: 'interrupted',
+      errorMessage: `${why}; work in flight was abandoned`,
+    });
+    await Promise.race([recording, sleep(STOP_RECORD_MS)]);
+    forced?.(EXIT.unavailable);
+  };
   const onSignal = (sig: NodeJS.Signals) => {
     if (ac.signal.aborted) {
-      log.warn({ signal: sig }, 'second signal: exiting now');
-      forced?.(EXIT.unavailable);
+      void stopNow(`second signal (${sig})`);
       return;
     }
     log.warn(
@@ -231,10 +273,7 @@ export async function runStage<I, E extends SharedEnv>(
       'stopping: no new items, finishing the current one',
     );
     ac.abort(new StageError('interrupted', `received ${sig}`));
-    graceTimer = setTimeout(() => {
-      log.error({ grace_ms: env.STAGE_SHUTDOWN_GRACE_MS }, 'grace period over: exiting 75');
-      forced?.(EXIT.unavailable);
-    }, env.STAGE_SHUTDOWN_GRACE_MS);
+    graceTimer = setTimeout(() => void stopNow('grace period over'), env.STAGE_SHUTDOWN_GRACE_MS);
     graceTimer.unref();
   };
   const install = opts.installSignalHandlers ?? true;
@@ -243,21 +282,13 @@ export async function runStage<I, E extends SharedEnv>(
     process.on('SIGINT', onSignal);
   }
 
-  const started = Date.now();
-  let db: Db | undefined;
-  let store: ObjectStore | undefined;
-  let stageRunId: string | undefined;
-  let attempt = 1;
-
   const body = async (): Promise<ExitCode> => {
     try {
       // --- dependencies ---------------------------------------------------------------------------
-      const dbConfig = dbConfigFrom(env);
       const storageConfig = storageConfigFrom(env);
-      db = await openDb(dbConfig, {
-        applicationName: `pronielts-${def.name}`,
-        onPoolError: (e) => log.warn({ err: describeError(e, redact) }, 'idle database connection failed'),
-      });
+      const onPoolError = (e: Error) =>
+        log.warn({ err: describeError(e, redact) }, `idle connection to the ${dbName} failed`);
+      db = await openDb(dbConfig, { applicationName: `pronielts-${def.name}`, onPoolError });
       store = createObjectStore(storageConfig);
       log.info({ db: dbConfig.kind, storage: store.location }, 'starting');
       // The buckets are made ready while the database's schema is checked (the object-store client
@@ -277,16 +308,28 @@ export async function runStage<I, E extends SharedEnv>(
           }
         }
       } catch (err) {
-        throw dbError(err);
+        throw dbError(err, dbName);
       }
       await buckets;
       try {
         await ensurePipelineRun(db, runId);
-        const row = await startStageRun(db, { runId, stage: def.name, host: os.hostname() });
-        stageRunId = row.id;
-        attempt = row.attempt;
+        // A connection of its own holds the attempt's liveness lock (see beginAttempt).
+        if (dbConfig.kind === 'postgres') {
+          session = await openDb(
+            { ...dbConfig, poolMax: 1 },
+            { applicationName: `pronielts-${def.name}-attempt`, onPoolError },
+          );
+        }
+        lease = await beginAttempt(db, session ?? null, { runId, stage: def.name, host: os.hostname() });
+        attempt = lease.row.attempt;
       } catch (err) {
-        throw dbError(err);
+        throw dbError(err, dbName);
+      }
+      if (lease.abandoned > 0) {
+        log.warn(
+          { abandoned: lease.abandoned },
+          'earlier attempts whose process ended unrecorded: marked abandoned',
+        );
       }
 
       // --- the work -------------------------------------------------------------------------------
@@ -313,7 +356,7 @@ export async function runStage<I, E extends SharedEnv>(
         counts: result.counts,
         rejections: result.rejections ?? {},
       };
-      await finishStageRun(db, stageRunId, {
+      await record({
         status: interrupted ? 'interrupted' : 'succeeded',
         exitCode: interrupted ? EXIT.unavailable : EXIT.ok,
         durationMs: summary.durationMs,
@@ -328,33 +371,34 @@ export async function runStage<I, E extends SharedEnv>(
       const xcom = writeXcom(env.AIRFLOW_XCOM_DIR, summary);
       log.info({ summary, xcom }, 'stage finished');
       return EXIT.ok;
-    } catch (err) {
-      const code =
-        ac.signal.aborted && !(err instanceof StageError && err.code !== 'interrupted')
-          ? EXIT.unavailable
-          : exitCodeFor(err);
-      const se = toStageError(err);
+    } catch (caught) {
+      const err = fromDb(caught, dbConfig) ? dbError(caught, dbName) : caught;
+      // Stopped by a signal: whatever the work threw while winding down, the attempt was interrupted.
+      const interrupted = ac.signal.aborted && !(err instanceof StageError && err.code !== 'interrupted');
+      const code = interrupted ? EXIT.unavailable : exitCodeFor(err);
+      const se = interrupted
+        ? new StageError('interrupted', String(ac.signal.reason?.message ?? 'interrupted'))
+        : toStageError(err);
       const described = describeError(se, redact);
-      if (db && stageRunId) {
-        await finishStageRun(db, stageRunId, {
-          status: code === EXIT.unavailable && ac.signal.aborted ? 'interrupted' : 'failed',
-          exitCode: code,
-          durationMs: Date.now() - started,
-          summary: null,
-          errorCode: se.code,
-          errorMessage: described.message.slice(0, 4000),
-        }).catch((e) => log.warn({ err: describeError(e, redact) }, 'could not record the failed attempt'));
-      }
+      await record({
+        status: interrupted ? 'interrupted' : 'failed',
+        exitCode: code,
+        durationMs: Date.now() - started,
+        summary: null,
+        errorCode: se.code,
+        errorMessage: described.message.slice(0, 4000),
+      });
       const summary = {
         stage: def.name,
         runId,
-        status: 'failed',
+        status: interrupted ? 'interrupted' : 'failed',
         attempt,
         durationMs: Date.now() - started,
         error: { code: se.code, message: described.message },
         exitCode: code,
       };
-      if (code === EXIT.bug)
+      if (interrupted) log.warn({ summary }, 'stage interrupted');
+      else if (code === EXIT.bug)
         log.error({ summary, stack: redact(String((err as Error)?.stack ?? '')) }, 'stage failed');
       else log.error({ summary }, 'stage failed');
       return code;
@@ -369,18 +413,45 @@ export async function runStage<I, E extends SharedEnv>(
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
     }
-    await Promise.allSettled([db?.destroy(), store?.close()]);
+    await lease?.release().catch(() => undefined);
+    await Promise.allSettled([db?.destroy(), session?.destroy(), store?.close()]);
   }
 }
 
-/** Connection failures against the DB name the DB, not a driver internal. */
-function dbError(err: unknown): unknown {
+/** "automation DB at host:port" (or the embedded one's folder): what outage messages name. */
+export function describeDb(config: ReturnType<typeof dbConfigFrom>): string {
+  if (config.kind === 'pglite') return `embedded automation DB at ${config.dataDir}`;
+  const u = new URL(config.url);
+  return `automation DB at ${u.hostname}:${u.port || '5432'}`;
+}
+
+/** PostgreSQL SQLSTATEs that mean DATABASE_URL itself is wrong: retrying cannot help. */
+const DB_CONFIG_ERRORS: Record<string, string> = {
+  '28P01': 'refused the user name or password in DATABASE_URL',
+  '28000': 'refused the connection for the user in DATABASE_URL',
+  '3D000': 'has no database of the name in DATABASE_URL',
+};
+
+/** A driver error from the DB as a stage error that names the DB: bad credentials exit 2, an outage 75. */
+function dbError(err: unknown, what: string): unknown {
   if (err instanceof StageError) return err;
+  const code = (err as { code?: string }).code;
+  const refused = code ? DB_CONFIG_ERRORS[code] : undefined;
+  if (refused) return new StageError('config_invalid', `${what} ${refused} (${code})`, { cause: err });
   const se = toStageError(err);
   if (se.code === 'dependency_unavailable') {
-    return new StageError('db_unavailable', `automation database unavailable: ${se.message}`, { cause: err });
+    return new StageError('db_unavailable', `${what} unavailable: ${se.message}`, { cause: err });
   }
   return err;
+}
+
+/** Whether a connection failure that escaped a stage's work came from its PostgreSQL (not S3 or Ollama, which name themselves). */
+function fromDb(err: unknown, config: ReturnType<typeof dbConfigFrom>): boolean {
+  if (config.kind !== 'postgres' || err instanceof StageError || !isConnectionError(err)) return false;
+  const e = err as { code?: string; port?: number; message?: string };
+  if (e.code && /^[0-9A-Z]{5}$/.test(e.code)) return true; // a SQLSTATE
+  const port = Number(new URL(config.url).port || 5432);
+  return e.port === port || /Connection terminated|not queryable/i.test(e.message ?? '');
 }
 
 /** The entry point of a stage CLI: runs the stage and exits with its code. */

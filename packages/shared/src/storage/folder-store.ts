@@ -18,6 +18,7 @@ import {
   type PutBody,
   type PutOptions,
   type PutResult,
+  type UploadExpiry,
 } from './object-store.ts';
 
 const TMP_DIR = '.incoming';
@@ -51,6 +52,25 @@ export class FolderStore implements ObjectStore {
     for (const b of Object.keys(BUCKETS) as BucketId[]) {
       await fsp.mkdir(path.join(this.#root, this.bucketName(b), TMP_DIR), { recursive: true });
     }
+  }
+
+  /** A put's temporary file left by a killed process is this store's incomplete upload. */
+  async expireIncompleteUploads(days: number): Promise<UploadExpiry> {
+    const rule: UploadExpiry['rule'] = {};
+    let aborted = 0;
+    const before = Date.now() - days * 86_400_000;
+    for (const b of Object.keys(BUCKETS) as BucketId[]) {
+      rule[this.bucketName(b)] = 'none';
+      const dir = path.join(this.#root, this.bucketName(b), TMP_DIR);
+      for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+        const file = path.join(dir, name);
+        const st = await fsp.stat(file).catch(() => null);
+        if (!st || st.mtimeMs > before) continue;
+        await fsp.rm(file, { force: true });
+        aborted++;
+      }
+    }
+    return { rule, aborted };
   }
 
   async put(bucket: BucketId, key: string, body: PutBody, opts: PutOptions = {}): Promise<PutResult> {

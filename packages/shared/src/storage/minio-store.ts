@@ -1,5 +1,8 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type * as Minio from 'minio';
 import { BUCKETS, type BucketId, type StorageConfig } from '../config/index.ts';
@@ -17,6 +20,7 @@ import {
   type PutOptions,
   type PutResult,
   sha256Of,
+  type UploadExpiry,
 } from './object-store.ts';
 import { streamParts } from './parts.ts';
 
@@ -31,6 +35,34 @@ export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 export const MAX_PARTS = 10_000;
 
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
+/** The ID of the lifecycle rule that aborts incomplete multipart uploads. */
+export const UPLOAD_EXPIRY_RULE = 'pronielts-abort-incomplete-uploads';
+/** S3 answers that mean the credentials (or their rights) are wrong: retrying cannot help. */
+const REFUSED = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden']);
+
+/**
+ * An agent whose sockets fail after `idleMs` without a byte either way: connecting, waiting for the
+ * server's answer, or mid-transfer. A frozen server then fails the request (ETIMEDOUT, exit 75), and a
+ * large transfer that keeps moving is never cut.
+ */
+function idleTimeoutAgent(useSSL: boolean, idleMs: number): http.Agent {
+  // The agent (re)arms each socket's timer whenever it hands the socket to a request; on expiry the
+  // socket only emits 'timeout', so a listener of our own ends it with an error the request sees.
+  const agent = new (useSSL ? https.Agent : http.Agent)({ keepAlive: true, timeout: idleMs });
+  const create = agent.createConnection.bind(agent) as (o: object, cb: unknown) => Socket;
+  agent.createConnection = ((options: object, callback: unknown) => {
+    const socket = create(options, callback);
+    socket.on('timeout', () =>
+      socket.destroy(
+        Object.assign(new Error(`no data from the server for ${idleMs} ms (MINIO_IDLE_TIMEOUT_MS)`), {
+          code: 'ETIMEDOUT',
+        }),
+      ),
+    );
+    return socket;
+  }) as typeof agent.createConnection;
+  return agent;
+}
 
 type S3Config = Extract<StorageConfig, { kind: 's3' }>;
 
@@ -72,6 +104,7 @@ export class MinioStore implements ObjectStore {
           region: this.#config.region,
           partSize: this.#partSize,
           pathStyle: true,
+          transportAgent: idleTimeoutAgent(this.#config.useSSL, this.#config.idleTimeoutMs),
         }),
     );
     return this.#clientPromise;
@@ -83,6 +116,14 @@ export class MinioStore implements ObjectStore {
       return await fn();
     } catch (err) {
       if (err instanceof StageError || err instanceof ObjectNotFoundError) throw err;
+      const code = (err as { code?: string }).code;
+      if (code && REFUSED.has(code)) {
+        throw new StageError(
+          'config_invalid',
+          `object storage ${this.location} refused the credentials or their rights during ${op} (${code}): check MINIO_ACCESS_KEY and MINIO_SECRET_KEY`,
+          { cause: err },
+        );
+      }
       if (isConnectionError(err)) {
         const detail = err instanceof Error ? err.message : String(err);
         throw new StageError(
@@ -287,11 +328,89 @@ export class MinioStore implements ObjectStore {
     );
   }
 
+  async expireIncompleteUploads(days: number): Promise<UploadExpiry> {
+    return this.#guard('expireIncompleteUploads', async () => {
+      const client = await this.#client();
+      const rule: UploadExpiry['rule'] = {};
+      let aborted = 0;
+      const before = Date.now() - days * 86_400_000;
+      for (const b of Object.keys(BUCKETS) as BucketId[]) {
+        const name = this.bucketName(b);
+        rule[name] = await this.#setUploadExpiryRule(client, name, days);
+        for await (const u of this.#uploads(client, name, '')) {
+          if (u.initiated.getTime() > before) continue;
+          await client.abortMultipartUpload(name, u.key, u.uploadId);
+          aborted++;
+        }
+      }
+      return { rule, aborted };
+    });
+  }
+
+  /**
+   * Puts the AbortIncompleteMultipartUpload rule into the bucket's lifecycle, keeping its other rules.
+   * MinIO refuses the action (it expires stale uploads itself, after MINIO_API_STALE_UPLOADS_EXPIRY, 24 h
+   * by default) and some servers have no lifecycle at all: 'unsupported', and the abort sweep remains.
+   */
+  async #setUploadExpiryRule(
+    client: Minio.Client,
+    bucket: string,
+    days: number,
+  ): Promise<'set' | 'unsupported'> {
+    type Rule = Record<string, unknown> & { ID?: string };
+    let rules: Rule[] = [];
+    try {
+      const current = (await client.getBucketLifecycle(bucket)) as { Rule?: Rule | Rule[] } | null;
+      rules = ([] as Rule[]).concat(current?.Rule ?? []);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'NotImplemented') return 'unsupported';
+      if (code !== 'NoSuchLifecycleConfiguration') throw err;
+    }
+    const ours: Rule = {
+      ID: UPLOAD_EXPIRY_RULE,
+      Status: 'Enabled',
+      Filter: { Prefix: '' },
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: days },
+    };
+    try {
+      await client.setBucketLifecycle(bucket, {
+        Rule: [...rules.filter((r) => r.ID !== UPLOAD_EXPIRY_RULE), ours],
+      } as never);
+      return 'set';
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'NotImplemented' || code === 'InvalidArgument' || code === 'MalformedXML')
+        return 'unsupported';
+      throw err;
+    }
+  }
+
+  /**
+   * The incomplete multipart uploads under a prefix, page by page (ListMultipartUploads). MinIO lists
+   * only those of one exact key.
+   */
+  async *#uploads(
+    client: Minio.Client,
+    bucket: string,
+    prefix: string,
+  ): AsyncGenerator<{ key: string; uploadId: string; initiated: Date }> {
+    let keyMarker = '';
+    let uploadIdMarker = '';
+    for (;;) {
+      const page = await client.listIncompleteUploadsQuery(bucket, prefix, keyMarker, uploadIdMarker, '');
+      yield* page.uploads;
+      if (!page.isTruncated) return;
+      keyMarker = page.nextKeyMarker;
+      uploadIdMarker = page.nextUploadIdMarker;
+    }
+  }
+
   /** Incomplete multipart uploads under a prefix (for tests and cleanup tooling). */
   async incompleteUploads(bucket: BucketId, prefix = ''): Promise<string[]> {
     const out: string[] = [];
-    const stream = (await this.#client()).listIncompleteUploads(this.bucketName(bucket), prefix, true);
-    for await (const u of stream as AsyncIterable<{ key: string }>) out.push(u.key);
+    for await (const u of this.#uploads(await this.#client(), this.bucketName(bucket), prefix))
+      out.push(u.key);
     return out;
   }
 

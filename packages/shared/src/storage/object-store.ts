@@ -30,6 +30,13 @@ export interface ObjectInfo {
   size: number;
 }
 
+export interface UploadExpiry {
+  /** Per bucket: whether the server took the lifecycle rule ('none' for a store without uploads). */
+  rule: Record<string, 'set' | 'unsupported' | 'none'>;
+  /** Incomplete uploads older than the limit that were aborted now. */
+  aborted: number;
+}
+
 export interface ObjectStore {
   readonly kind: 's3' | 'folder';
   /** Where it points, without credentials, for logs. */
@@ -38,6 +45,12 @@ export interface ObjectStore {
   bucketName(bucket: BucketId): string;
   /** Creates the three seed buckets if missing. Idempotent and safe to race. */
   ensureBuckets(): Promise<void>;
+  /**
+   * Makes incomplete multipart uploads (left by a process killed mid-upload) go away after `days`: an S3
+   * lifecycle rule (AbortIncompleteMultipartUpload) on each bucket where the server takes one, and an
+   * abort of those already older. Idempotent; other lifecycle rules are kept.
+   */
+  expireIncompleteUploads(days: number): Promise<UploadExpiry>;
   put(bucket: BucketId, key: string, body: PutBody, opts?: PutOptions): Promise<PutResult>;
   putFile(
     bucket: BucketId,

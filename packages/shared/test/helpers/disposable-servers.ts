@@ -35,6 +35,8 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 export interface OwnServer {
   env: Record<string, string>;
   kill(): Promise<void>;
+  /** SIGSTOP: the process keeps its sockets open (the kernel still accepts connections) but answers nothing. */
+  freeze?(): void;
 }
 
 export async function startOwnMinio(minioBin: string): Promise<OwnServer> {
@@ -62,6 +64,7 @@ export async function startOwnMinio(minioBin: string): Promise<OwnServer> {
       await exited;
       fs.rmSync(dir, { recursive: true, force: true });
     },
+    freeze: () => child.kill('SIGSTOP'),
   };
 }
 

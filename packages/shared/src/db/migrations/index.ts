@@ -7,6 +7,7 @@ import * as m20261122T050000 from './20261122T050000-release-item-collation.ts';
 import * as m20261122T060000 from './20261122T060000-generated-items-run-kind.ts';
 import * as m20261122T070000 from './20261122T070000-release-composition.ts';
 import * as m20261122T080000 from './20261122T080000-release-sets.ts';
+import * as m20261204T000000 from './20261204T000000-stage-run-statuses.ts';
 
 /**
  * Every migration, by timestamped name. Kysely runs them in name order and records them in
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '20261122T060000-generated-items-run-kind': m20261122T060000,
   '20261122T070000-release-composition': m20261122T070000,
   '20261122T080000-release-sets': m20261122T080000,
+  '20261204T000000-stage-run-statuses': m20261204T000000,
 };
