@@ -1,8 +1,9 @@
 // Transcriber benchmarks (run: pnpm --filter @pronielts/bench bench:transcribe), with the generated
 // tiny whisper model and the whisper-cli of scripts/build-whisper:
 //  1. one long file: the stage next to bare whisper-cli with the same arguments;
-//  2. a batch of 20 short clips: the stage (one whisper process) next to bare per-file calls and a bare
-//     single multi-file call.
+//  2. a batch of 20 short clips: the stage (a whisper-cli process per file, decision 0007) next to bare
+//     per-file calls and a bare single multi-file call (the model loads once there, but a file's text
+//     then depends on the files before it).
 // The stage runs for real (PGlite + folder store), fed through the shared contracts like the ingestor would.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -43,10 +43,10 @@ type Outcome =
   | { kind: 'rejected'; reason: string };
 
 /**
- * Transcribes the run's ready media that has no transcript for this model yet: WAVs (already 16 kHz mono
- * from the ingestor, so never re-encoded) go to one whisper-cli process that loads the model once; each
- * output is checked, segmented and persisted as soon as it is complete (objects first, then one DB
- * transaction), so a killed run loses at most the file in flight.
+ * Transcribes the run's ready media that has no transcript for this model yet, one file at a time: its
+ * WAV (already 16 kHz mono from the ingestor, so never re-encoded) goes to a whisper-cli process of its
+ * own, and the output is checked, segmented and persisted as soon as it is complete (objects first, then
+ * one DB transaction), so a killed or stopped run loses at most the file in flight.
  */
 export async function transcribe(ctx: StageContext<TranscribeInputShape, Env>): Promise<StageResult> {
   const { env, db, log } = ctx;
@@ -112,31 +112,23 @@ export async function transcribe(ctx: StageContext<TranscribeInputShape, Env>): 
     signal: ctx.signal,
   });
 
-  // --- fetch the WAVs -------------------------------------------------------------------------------
+  // --- transcribe one file at a time, persisting each output as it completes ----------------------
+  // One whisper-cli process per file: whisper.cpp keeps decoder state from one file to the next in a
+  // process (with beam search or temperature fallback), so a file's transcript would depend on the files
+  // before it. A process of its own makes it a function of its audio, the model and the settings only.
   await fsp.mkdir(workDir, { recursive: true });
-  const byOutput = new Map<string, Item>();
+  const outcomes = new Map<string, Outcome>();
   try {
     for (const item of todo) {
       if (ctx.signal.aborted) break;
       await pipeline(await ctx.store.get('raw', item.audioKey), fs.createWriteStream(item.wav));
-      byOutput.set(`${item.wav}.json`, item);
-    }
-
-    // --- transcribe, persisting each output as it completes -------------------------------------------
-    const outcomes = new Map<string, Outcome>();
-    const persist = async (jsonPath: string, elapsedMs: number) => {
-      const item = byOutput.get(path.resolve(jsonPath)) ?? byOutput.get(jsonPath);
-      if (!item) return;
-      const outcome = await persistItem(ctx, item, jsonPath, elapsedMs);
-      outcomes.set(item.mediaId, outcome);
-      await fsp.rm(item.wav, { force: true });
-      await fsp.rm(jsonPath, { force: true });
-    };
-    let remaining = [...byOutput.values()];
-    for (let attempt = 1; remaining.length > 0 && !ctx.signal.aborted; attempt++) {
-      const res = await runWhisperCli(
-        remaining.map((i) => i.wav),
-        {
+      const persist = async (jsonPath: string, elapsedMs: number) => {
+        outcomes.set(item.mediaId, await persistItem(ctx, item, jsonPath, elapsedMs));
+        await fsp.rm(jsonPath, { force: true });
+      };
+      // A crash gets one more try; a second crash, or an exit without output, rejects the file.
+      for (let attempt = 1; !outcomes.has(item.mediaId) && !ctx.signal.aborted; attempt++) {
+        const res = await runWhisperCli([item.wav], {
           cli,
           model: modelPath,
           threads: env.WHISPER_THREADS,
@@ -145,47 +137,32 @@ export async function transcribe(ctx: StageContext<TranscribeInputShape, Env>): 
           noFallback: env.WHISPER_NO_FALLBACK,
           signal: ctx.signal,
           onOutput: persist,
-        },
-      );
-      if (ctx.signal.aborted) break;
-      if (res.exitCode === 3) {
-        throw new StageError(
-          'config_invalid',
-          `whisper-cli could not load the model ${modelPath}: ${res.stderrTail.slice(-3).join(' ')}`,
+        });
+        if (ctx.signal.aborted) break;
+        if (res.exitCode === 3) {
+          throw new StageError(
+            'config_invalid',
+            `whisper-cli could not load the model ${modelPath}: ${res.stderrTail.slice(-3).join(' ')}`,
+          );
+        }
+        log.info(
+          { media_id: item.mediaId, exit_code: res.exitCode, signal: res.signal, wall_ms: res.wallMs },
+          'whisper-cli finished',
         );
-      }
-      const left = remaining.filter((i) => !outcomes.has(i.mediaId));
-      log.info(
-        {
-          exit_code: res.exitCode,
-          signal: res.signal,
-          done: res.completed.length,
-          left: left.length,
-          wall_ms: res.wallMs,
-        },
-        'whisper-cli finished',
-      );
-      if (res.signal && attempt === 1 && left.length > 0) {
-        // A crash: isolate it by running the rest again; whatever crashes twice is rejected below.
-        remaining = left;
-        continue;
-      }
-      // Exited on its own without output for these: whisper.cpp exits 0 even when a file fails.
-      for (const item of left) {
+        if (outcomes.has(item.mediaId) || (res.signal && attempt === 1)) continue;
+        // Exited without output (whisper.cpp exits 0 even when a file fails), or crashed twice.
+        const reason = res.signal ? 'whisper_crashed' : 'whisper_no_output';
         await recordTranscriptRejected(db, {
           id: transcriptId(item.mediaId, model),
           mediaId: item.mediaId,
           model,
-          reason: res.signal ? 'whisper_crashed' : 'whisper_no_output',
+          reason,
           processingMs: null,
         });
-        outcomes.set(item.mediaId, {
-          kind: 'rejected',
-          reason: res.signal ? 'whisper_crashed' : 'whisper_no_output',
-        });
+        outcomes.set(item.mediaId, { kind: 'rejected', reason });
         log.warn({ media_id: item.mediaId, stderr: res.stderrTail.slice(-3) }, 'whisper produced no output');
       }
-      remaining = [];
+      await fsp.rm(item.wav, { force: true });
     }
 
     let out = 0;

@@ -75,7 +75,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!haveWhisper)('transcriber with real whisper.cpp', () => {
-  it('transcribes every ready media item of the run in one whisper process and stores transcripts and segments', async () => {
+  it('transcribes every ready media item of the run, one whisper-cli process per file, and stores transcripts and segments', async () => {
     const ids = [
       await seedMedia(
         'tr-1',
@@ -88,7 +88,7 @@ describe.skipIf(!haveWhisper)('transcriber with real whisper.cpp', () => {
     ];
     const p = spawnStage(CLI, ['--run-id', 'tr-1'], env);
     expect(await p.exit, p.lines.slice(-5).join('\n')).toBe(0);
-    expect(p.json().filter((l) => l.msg === 'whisper-cli finished')).toHaveLength(1); // the model loaded once
+    expect(p.json().filter((l) => l.msg === 'whisper-cli finished')).toHaveLength(2);
     const summary = p.summary();
     expect(summary.counts).toEqual({ in: 2, out: 2, rejected: 0, skipped: 0 });
 
@@ -119,6 +119,46 @@ describe.skipIf(!haveWhisper)('transcriber with real whisper.cpp', () => {
       for (const s of segs) expect(['question', 'answer']).toContain(s.turn);
     }
     expect(fs.readdirSync(path.join(dir, 'work'))).toEqual([]); // scratch cleaned
+  });
+
+  it('gives a media the same transcript alone as inside a batch (beam search and temperature fallback on)', async () => {
+    const settings = { WHISPER_BEAM_SIZE: '5', WHISPER_NO_FALLBACK: 'false' };
+    const wavs = [
+      await speechWav('det-0', 'Do you work or are you a student? I am a student of engineering.'),
+      await speechWav('det-1', 'What do you like about your hometown? The markets and the river.'),
+      await speechWav('det-2', 'Do you prefer mornings or evenings? Evenings, because I can relax.'),
+    ];
+    const batchIds = [];
+    for (const wav of wavs) batchIds.push(await seedMedia('tr-det-batch', wav));
+    const batch = spawnStage(CLI, ['--run-id', 'tr-det-batch'], { ...env, ...settings });
+    expect(await batch.exit, batch.lines.slice(-5).join('\n')).toBe(0);
+
+    // The middle file alone, in a database and buckets of its own.
+    const other = await createTestDatabase(services);
+    const aloneEnv = { ...env, ...s3Env(s3), DATABASE_URL: other.url, ...settings };
+    const aloneDb = await openMigratedPostgres(other.url, 1);
+    const aloneStore = createObjectStore(storageConfigFrom(sharedEnv.parse(aloneEnv)));
+    try {
+      await aloneStore.ensureBuckets();
+      const id = await seedReadyMedia(
+        aloneDb,
+        aloneStore,
+        'tr-det-alone',
+        fs.readFileSync(wavs[1] ?? ''),
+        wavs[1] ?? '',
+      );
+      expect(id).toBe(batchIds[1]);
+      const alone = spawnStage(CLI, ['--run-id', 'tr-det-alone'], aloneEnv);
+      expect(await alone.exit, alone.lines.slice(-5).join('\n')).toBe(0);
+      const key = `${id}/tiny-random/transcript.json`;
+      const inBatch = await getJson(store, 'transcriptions', key, TranscriptDocument);
+      const byItself = await getJson(aloneStore, 'transcriptions', key, TranscriptDocument);
+      expect(byItself.segments.length).toBeGreaterThan(0);
+      expect(byItself.segments).toEqual(inBatch.segments);
+    } finally {
+      await aloneDb.destroy();
+      await other.drop();
+    }
   });
 
   it('re-running the run does nothing and changes nothing', async () => {
