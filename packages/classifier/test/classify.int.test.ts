@@ -185,7 +185,9 @@ describe('classifier against the Ollama protocol server', () => {
     await seedTranscript(db, 'c-long-bad', [{ text: 'I usually take the bus to work.' }]);
     const long = `Sure! ${'The band is about seven. '.repeat(400)}`; // ~9.6 kB, not JSON
     server.script((req) =>
-      req.n === 1 ? { kind: 'text', content: long } : { kind: 'valid', content: answer({ topic: 'transport' }) },
+      req.n === 1
+        ? { kind: 'text', content: long }
+        : { kind: 'valid', content: answer({ topic: 'transport' }) },
     );
     // A token limit the long answer fits in: it is invalid, not oversized.
     const p = spawnStage(CLI, ['--run-id', 'c-long-bad'], { ...env, CLASSIFY_NUM_PREDICT: '4096' });

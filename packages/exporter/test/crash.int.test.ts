@@ -6,7 +6,7 @@ import { ReleaseManifest } from '@pronielts/shared/contracts';
 import type { Db } from '@pronielts/shared/db';
 import { createObjectStore, readManifest, verifyManifest } from '@pronielts/shared/storage';
 import { openMigratedPostgres } from '@pronielts/shared/testing';
-import { createTestDatabase, s3Env, spawnStage } from '@pronielts/test-services';
+import { createTestDatabase, prng, s3Env, spawnStage } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { followUps, seedContent } from './fixtures.ts';
 
@@ -21,16 +21,6 @@ const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
 const services = inject('services');
 const s3 = services.s3[0];
 if (!s3) throw new Error('no S3 server');
-
-function prng(seed: number) {
-  let x = seed || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return ((x >>> 0) % 1_000_000) / 1_000_000;
-  };
-}
 
 const WORDS = [
   'city river market school garden museum festival library train island bakery stadium forest harbour village',

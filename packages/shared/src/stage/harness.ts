@@ -98,9 +98,12 @@ const SHARED_ENV_HELP: Record<string, string> = {
   MINIO_SECRET_KEY: 'S3 secret key (required with MINIO_ENDPOINT)',
   MINIO_USE_SSL: 'true/false (default false)',
   MINIO_BUCKET_PREFIX: 'optional prefix for the bucket names, e.g. staging-',
+  MINIO_REGION: 'S3 region (default us-east-1)',
+  MINIO_IDLE_TIMEOUT_MS: 'an S3 request fails after this long without a byte either way: exit 75 (default 30000)',
   DATABASE_URL: 'postgres:// URL of the automation DB; unset = embedded PGlite under PRONIELTS_DATA_DIR',
+  DB_POOL_MAX: 'PostgreSQL connections per stage process (default 4)',
   PRONIELTS_DATA_DIR: 'embedded DB and object store location (default .pronielts)',
-  LOG_LEVEL: 'trace|debug|info|warn|error (default info)',
+  LOG_LEVEL: 'trace|debug|info|warn|error|fatal|silent (default info)',
   AIRFLOW_XCOM_DIR: 'where return.json is written if the folder exists (default /airflow/xcom)',
   STAGE_SHUTDOWN_GRACE_MS: 'time to wind down after SIGTERM before exiting 75 (default 20000)',
 };
