@@ -20,9 +20,13 @@ Stages: ${STAGE_NAMES.join(', ')}
 
 Before any work it checks what the selected stages need: ffmpeg (ingest), whisper-cli and the whisper
 model (transcribe; a missing model is downloaded when allowed), Ollama with the model (classify,
-paraphrase). Environment: the stages' own (see each package README), and for the runner:
-  WHISPER_MODEL (default base.en here), WHISPER_MODEL_DIR (default ~/.cache/whisper),
-  WHISPER_ALLOW_DOWNLOAD (default true here), OLLAMA_HOST, LLM_MODEL, LLM_FALLBACK_MODEL.
+paraphrase). Without OLLAMA_HOST and with nothing on 127.0.0.1:11434 it starts the project's own Ollama
+(scripts/build-ollama) on a private port for the run: LLM_MODEL or its fallback if that Ollama has or can
+pull it, else Gemma 3 270M (scripts/small-llm), a small model for trying the pipeline only.
+Environment: the stages' own (see each package README), and for the runner:
+  WHISPER_MODEL (default base here), WHISPER_MODEL_DIR (default the tools cache's whisper-models,
+  where scripts/setup puts ggml-base.bin), WHISPER_ALLOW_DOWNLOAD (default true here), OLLAMA_HOST,
+  LLM_MODEL, LLM_FALLBACK_MODEL, OLLAMA_BIN (the project's Ollama; scripts/lib/env.sh sets it).
 
 Exit codes: 0 done · 2 invalid arguments, configuration or a precondition you must fix ·
             75 a dependency is unavailable (Ollama down, download failed) or interrupted · 1 a bug;

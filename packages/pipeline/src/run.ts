@@ -1,11 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { dbConfigFrom, parseEnv, storageConfigFrom } from '@pronielts/shared/config';
+import { dbConfigFrom, storageConfigFrom } from '@pronielts/shared/config';
 import { openDb } from '@pronielts/shared/db';
 import { EXIT } from '@pronielts/shared/errors';
 import { createObjectStore } from '@pronielts/shared/storage';
 import type { RunArgs } from './args.ts';
-import { type Env, env as envSchema } from './env.ts';
+import {
+  type EmbeddedOllama,
+  ollamaAnswers,
+  SMALL_MODEL_DIR,
+  SMALL_MODEL_NOTE,
+  startEmbeddedOllama,
+} from './embedded-ollama.ts';
+import { type Env, parseRunnerEnv } from './env.ts';
 import { didWork, executeStage, type StageOutcome } from './execute.ts';
 import { checkPreconditions, downloadModel, exitCodeOf, failed } from './preconditions.ts';
 import { outcomeText } from './progress/format.ts';
@@ -30,6 +37,15 @@ export interface RunnerOptions {
  * at the first that fails → summary table and HTML report. Returns the exit code.
  */
 export async function runPipeline(args: RunArgs, opts: RunnerOptions = {}): Promise<number> {
+  const llm: { embedded?: EmbeddedOllama } = {};
+  try {
+    return await run(args, opts, llm);
+  } finally {
+    await llm.embedded?.stop();
+  }
+}
+
+async function run(args: RunArgs, opts: RunnerOptions, llm: { embedded?: EmbeddedOllama }): Promise<number> {
   const rawEnv = opts.rawEnv ?? process.env;
   // Live bars only on a real terminal with room for them; CI logs and pipes get plain lines.
   const useTty =
@@ -39,7 +55,7 @@ export async function runPipeline(args: RunArgs, opts: RunnerOptions = {}): Prom
 
   let env: Env;
   try {
-    env = parseEnv(envSchema, rawEnv);
+    env = parseRunnerEnv(rawEnv);
   } catch (err) {
     view.print(`pipeline: ${(err as Error).message}`);
     return EXIT.invalidInput;
@@ -62,8 +78,30 @@ export async function runPipeline(args: RunArgs, opts: RunnerOptions = {}): Prom
     } · objects ${env.MINIO_ENDPOINT ? `S3 at ${env.MINIO_ENDPOINT}` : `folder ${path.join(dataDir, 'objects')}`}`,
   );
 
-  // --- preconditions: check everything, write nothing -------------------------------------------
+  // --- the LLM: the configured Ollama, else the project's own for this run -----------------------
   const needs = new Set<Need>(stages.flatMap((s) => s.needs));
+  let llmNote: string | null = null;
+  if (needs.has('ollama') && !rawEnv.OLLAMA_HOST && !(await ollamaAnswers(env.OLLAMA_HOST))) {
+    try {
+      const o = await startEmbeddedOllama({
+        bin: rawEnv.OLLAMA_BIN ?? 'ollama',
+        stateDir: path.join(dataDir, 'ollama'),
+        smallModelDir: path.join(env.PRONIELTS_TOOLS, SMALL_MODEL_DIR),
+        primary: env.LLM_MODEL,
+        fallback: env.LLM_FALLBACK_MODEL,
+      });
+      llm.embedded = o;
+      env = { ...env, OLLAMA_HOST: o.host, LLM_MODEL: o.model };
+      llmNote = o.small ? SMALL_MODEL_NOTE : null;
+      view.print(
+        `pipeline: LLM: no Ollama configured or running; the project's Ollama serves ${o.model} at ${o.host} for this run${o.small ? `\npipeline: note: ${SMALL_MODEL_NOTE}` : ''}`,
+      );
+    } catch (err) {
+      view.print(`pipeline: the project's Ollama could not serve this run: ${(err as Error).message}`);
+    }
+  }
+
+  // --- preconditions: check everything, write nothing -------------------------------------------
   const pre = await checkPreconditions(env, needs, {
     sources,
     allowDownload: env.WHISPER_ALLOW_DOWNLOAD && !args.noDownload,
@@ -93,6 +131,7 @@ export async function runPipeline(args: RunArgs, opts: RunnerOptions = {}): Prom
     // The model is in place now; the transcriber never downloads behind the runner's back.
     WHISPER_ALLOW_DOWNLOAD: 'false',
     INGEST_LOCAL_ROOTS: env.INGEST_LOCAL_ROOTS ?? [...localRootsFor(sources), '/data', cwd].join(':'),
+    ...(llm.embedded ? { OLLAMA_HOST: env.OLLAMA_HOST, LLM_MODEL: env.LLM_MODEL } : {}),
   };
   const outcomes: StageOutcome[] = [];
   let failure: string | null = null;
@@ -142,7 +181,7 @@ export async function runPipeline(args: RunArgs, opts: RunnerOptions = {}): Prom
   }
 
   // --- report ---------------------------------------------------------------------------------------
-  const reportEnv = parseEnv(envSchema, { ...rawEnv, PRONIELTS_DATA_DIR: dataDir });
+  const reportEnv = parseRunnerEnv({ ...rawEnv, PRONIELTS_DATA_DIR: dataDir });
   const db = await openDb(dbConfigFrom(reportEnv), { applicationName: 'pronielts-pipeline' }).catch(
     () => null,
   );
@@ -155,6 +194,7 @@ export async function runPipeline(args: RunArgs, opts: RunnerOptions = {}): Prom
       totalMs: Date.now() - started,
       dbKind: env.DATABASE_URL ? 'PostgreSQL' : 'embedded PGlite',
       failure,
+      ...(needs.has('ollama') ? { llm: { model: env.LLM_MODEL, host: env.OLLAMA_HOST, note: llmNote } } : {}),
     });
     view.print(`\n${renderTable(data)}`);
     const file = path.resolve(cwd, args.report ?? path.join(dataDir, 'reports', `${runId}.html`));

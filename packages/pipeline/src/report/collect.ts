@@ -39,7 +39,14 @@ export function releaseLocation(store: ObjectStore, releaseId: string): string {
 export async function collectReport(
   db: Db,
   store: ObjectStore,
-  o: { runId: string; outcomes: StageOutcome[]; totalMs: number; dbKind: string; failure: string | null },
+  o: {
+    runId: string;
+    outcomes: StageOutcome[];
+    totalMs: number;
+    dbKind: string;
+    failure: string | null;
+    llm?: ReportData['llm'];
+  },
 ): Promise<ReportData> {
   const { runId } = o;
   const runMedia = await db.selectFrom('run_media').selectAll().where('run_id', '=', runId).execute();
@@ -208,6 +215,7 @@ export async function collectReport(
     noWork: o.outcomes.length > 0 && o.outcomes.every((x) => x.exitCode === 0 && !didWork(x.summary)),
     db: o.dbKind,
     storage: store.location,
+    llm: o.llm ?? null,
     stages,
     transcript: first
       ? {

@@ -44,6 +44,8 @@ export interface ReportData {
   noWork: boolean;
   db: string;
   storage: string;
+  /** The LLM that served the classify and paraphrase stages, when they ran. */
+  llm: { model: string; host: string; note: string | null } | null;
   stages: StageRow[];
   transcript: TranscriptExcerpt | null;
   distributions: {

@@ -82,6 +82,11 @@ export function renderHtml(d: ReportData): string {
 <h1>PronIELTS pipeline run <code data-testid="run-id">${esc(d.runId)}</code></h1>
 <p class="meta">${esc(d.generatedAt)} · total ${secs(d.totalMs)} · database ${esc(d.db)} · storage <code>${esc(d.storage)}</code></p>
 ${banner}
+${
+  d.llm
+    ? `<p class="meta" data-testid="llm">LLM: model <code>${esc(d.llm.model)}</code> at <code>${esc(d.llm.host)}</code>${d.llm.note ? `</p><p class="banner" data-testid="llm-note">${esc(d.llm.note)}` : ''}</p>`
+    : ''
+}
 <h2>Stages</h2>
 <p class="meta">Time is this invocation's (process wall time and the stage's own). Counts are the run's items at each stage, from the database.</p>
 <table data-testid="stages"><thead><tr><th>stage</th><th>status</th><th class="num">wall</th><th class="num">stage</th><th class="num">in</th><th class="num">out</th><th class="num">rejected</th><th>rejection reasons</th></tr></thead><tbody>${stageRows}</tbody></table>

@@ -13,6 +13,7 @@ const data = (over: Partial<ReportData> = {}): ReportData => ({
   noWork: false,
   db: 'embedded PGlite',
   storage: 'folder:/d/objects',
+  llm: null,
   stages: [
     {
       name: 'ingest',
@@ -120,5 +121,24 @@ describe('progress text and no-work detection', () => {
     expect(didWork({ counts: { in: 2, out: 0, rejected: 2 }, llmCalls: 4 })).toBe(true);
     expect(didWork({ counts: { in: 4, out: 0, rejected: 2, skipped: 2 } })).toBe(true); // validated anew
     expect(didWork(null)).toBe(true);
+  });
+});
+
+describe('the LLM line of the report', () => {
+  it('names the model that served, and says plainly when it is the small one', () => {
+    const html = renderHtml(
+      data({
+        llm: {
+          model: 'pronielts-small',
+          host: 'http://127.0.0.1:4',
+          note: 'a small base model for trying the pipeline',
+        },
+      }),
+    );
+    expect(html).toContain('<p class="meta" data-testid="llm">LLM: model <code>pronielts-small</code>');
+    expect(html).toContain('data-testid="llm-note">a small base model for trying the pipeline</p>');
+    expect(renderHtml(data({ llm: { model: 'llama3.1:8b', host: 'h', note: null } }))).not.toContain(
+      'llm-note',
+    );
   });
 });
