@@ -21,6 +21,7 @@ whisper.cpp ties the output projection to the token embedding, so the one alias
 
 Usage: ct2_whisper_to_ggml.py CT2_MODEL_DIR OUT.bin
 """
+
 import json
 import math
 import os
@@ -117,8 +118,11 @@ def convert_tensors(variables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     for ct2_name, value in variables.items():
         if value.ndim == 0:
             continue
-        targets = whisper_names(ct2_name)
-        for name, part in zip(targets, np.split(value, len(targets))):
+        try:
+            targets = whisper_names(ct2_name)
+        except KeyError:
+            raise ValueError(f"unknown CTranslate2 variable {ct2_name}") from None
+        for name, part in zip(targets, np.split(value, len(targets)), strict=True):
             if name is None:
                 if np.any(part):
                     raise ValueError(f"{ct2_name}: the key bias is not zero, and whisper.cpp has none")
@@ -131,27 +135,25 @@ def convert_tensors(variables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def tensor_order(n_audio_layer: int, n_text_layer: int) -> list[str]:
-    """Every tensor whisper.cpp loads, in the order of OpenAI's PyTorch state dict."""
+    """Every tensor whisper.cpp loads (it requires all of them), in the order of OpenAI's PyTorch state dict."""
 
-    def attention(prefix: str) -> list[str]:
-        return [f"{prefix}.{p}" for p in ("query.weight", "query.bias", "key.weight", "value.weight",
-                                          "value.bias", "out.weight", "out.bias")] + [
-            f"{prefix}_ln.weight", f"{prefix}_ln.bias"]
+    def attention(p: str) -> list[str]:
+        weights = ["query.weight", "query.bias", "key.weight", "value.weight", "value.bias", "out.weight", "out.bias"]
+        return [f"{p}.{w}" for w in weights] + [f"{p}_ln.weight", f"{p}_ln.bias"]
 
-    def block(prefix: str, cross: bool) -> list[str]:
+    def block(p: str, cross: bool) -> list[str]:
         mlp = ["mlp.0.weight", "mlp.0.bias", "mlp.2.weight", "mlp.2.bias", "mlp_ln.weight", "mlp_ln.bias"]
-        return attention(f"{prefix}.attn") + (attention(f"{prefix}.cross_attn") if cross else []) + [
-            f"{prefix}.{m}" for m in mlp]
+        return attention(f"{p}.attn") + (attention(f"{p}.cross_attn") if cross else []) + [f"{p}.{m}" for m in mlp]
 
-    encoder = ["encoder.positional_embedding", "encoder.conv1.weight", "encoder.conv1.bias",
-               "encoder.conv2.weight", "encoder.conv2.bias"]
+    names = ["encoder.positional_embedding"]
+    names += [f"encoder.{conv}.{param}" for conv in ("conv1", "conv2") for param in ("weight", "bias")]
     for i in range(n_audio_layer):
-        encoder += block(f"encoder.blocks.{i}", cross=False)
-    decoder = ["decoder.positional_embedding", "decoder.token_embedding.weight"]
+        names += block(f"encoder.blocks.{i}", cross=False)
+    names += ["encoder.ln_post.weight", "encoder.ln_post.bias"]
+    names += ["decoder.positional_embedding", "decoder.token_embedding.weight"]
     for i in range(n_text_layer):
-        decoder += block(f"decoder.blocks.{i}", cross=True)
-    return encoder + ["encoder.ln_post.weight", "encoder.ln_post.bias"] + decoder + [
-        "decoder.ln.weight", "decoder.ln.bias"]
+        names += block(f"decoder.blocks.{i}", cross=True)
+    return [*names, "decoder.ln.weight", "decoder.ln.bias"]
 
 
 def mel_filters(n_mels: int, sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT) -> np.ndarray:
@@ -241,19 +243,22 @@ def write_ggml(out, params: list[int], filters: np.ndarray, vocab: list[bytes], 
 
 def convert(model_dir: Path, out_path: Path) -> None:
     """Converts model_dir (model.bin, tokenizer.json) to out_path, written atomically."""
-    variables, _aliases = read_ct2(model_dir / "model.bin")
+    variables, aliases = read_ct2(model_dir / "model.bin")
+    if aliases.get("decoder/projection/weight") != "decoder/embeddings/weight":
+        raise ValueError("the output projection is not the token embedding, and whisper.cpp ties them")
     params = hparams(variables)
     converted = convert_tensors(variables)
     order = tensor_order(params[4], params[8])
     if set(converted) != set(order):
-        raise ValueError(f"tensors missing: {sorted(set(order) - set(converted))}, "
-                         f"unexpected: {sorted(set(converted) - set(order))}")
+        missing, unexpected = sorted(set(order) - set(converted)), sorted(set(converted) - set(order))
+        raise ValueError(f"tensors missing: {missing}, unexpected: {unexpected}")
     tensors = {name: converted[name] for name in order}
     vocab = read_vocab(model_dir / "tokenizer.json")
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=out_path.name + ".", suffix=".partial")
     try:
+        os.fchmod(fd, 0o644)
         with os.fdopen(fd, "wb") as out:
             write_ggml(out, params, mel_filters(params[9]), vocab, tensors)
         os.replace(tmp, out_path)

@@ -202,15 +202,29 @@ describe('classifier against the Ollama protocol server', () => {
     expect(repair?.rawBody.length ?? 0).toBeLessThan(10_000 + (first?.rawBody.length ?? 0));
   });
 
-  it('exits 75 at once when the server stalls (accepts the request, never answers), without retries', async () => {
+  it('waits for a busy server that is slow to start answering, but still answers', async () => {
+    await seedTranscript(db, 'c-busy', [{ text: 'I usually cycle to work.' }]);
+    server.setDefault(slow(3500, { kind: 'valid', content: answer({ topic: 'transport' }) }));
+    const p = spawnStage(CLI, ['--run-id', 'c-busy'], {
+      ...env,
+      LLM_TIMEOUT_MS: '30000',
+      LLM_STALL_TIMEOUT_MS: '1000',
+    });
+    expect(await p.exit, p.lines.slice(-3).join('\n')).toBe(0);
+    expect((await rows('c-busy')).map((r) => r.status)).toEqual(['ok']);
+    expect(server.chatCalls()).toHaveLength(1);
+  });
+
+  it('exits 75 at once when the server stalls (accepts requests, answers none), without retries', async () => {
     await seedTranscript(db, 'c-stall', [{ text: 'I prefer summer to winter.' }]);
-    server.setDefault(slow(600_000, { kind: 'auto' }));
     const t0 = Date.now();
     const p = spawnStage(CLI, ['--run-id', 'c-stall'], {
       ...env,
       LLM_TIMEOUT_MS: '120000',
       LLM_STALL_TIMEOUT_MS: '1500',
     });
+    await p.waitForLine((l) => l.msg === 'LLM ready');
+    server.freeze();
     expect(await p.exit, p.lines.slice(-3).join('\n')).toBe(75);
     expect(Date.now() - t0).toBeLessThan(20_000);
     expect(p.summary().error?.message).toMatch(

@@ -79,6 +79,9 @@ export async function startEmbeddedOllama(o: EmbeddedOllamaOptions): Promise<Emb
     OLLAMA_MODELS: models,
     OLLAMA_NO_CLOUD: '1',
     OLLAMA_NOPRUNE: '1',
+    // One generation at a time (the stages send one at a time too): on a few CPU cores, parallel
+    // generations only slow each other down.
+    OLLAMA_NUM_PARALLEL: '1',
   };
   const log = fs.openSync(path.join(o.stateDir, 'ollama.log'), 'a');
   const child: ChildProcess = spawn(o.bin, ['serve'], { env, stdio: ['ignore', log, log] });

@@ -131,7 +131,13 @@ async function run(args: RunArgs, opts: RunnerOptions, llm: { embedded?: Embedde
     // The model is in place now; the transcriber never downloads behind the runner's back.
     WHISPER_ALLOW_DOWNLOAD: 'false',
     INGEST_LOCAL_ROOTS: env.INGEST_LOCAL_ROOTS ?? [...localRootsFor(sources), '/data', cwd].join(':'),
-    ...(llm.embedded ? { OLLAMA_HOST: env.OLLAMA_HOST, LLM_MODEL: env.LLM_MODEL } : {}),
+    ...(llm.embedded
+      ? {
+          OLLAMA_HOST: env.OLLAMA_HOST,
+          LLM_MODEL: env.LLM_MODEL,
+          LLM_CONCURRENCY: rawEnv.LLM_CONCURRENCY ?? '1',
+        }
+      : {}),
   };
   const outcomes: StageOutcome[] = [];
   let failure: string | null = null;

@@ -101,7 +101,12 @@ export interface OllamaTestServer {
   setDefault(b: Behavior): void;
   /** Peak number of generation requests holding a slot at once since start or reset(). */
   maxConcurrent(): number;
-  /** Clears requests, script, default, the request counter and the peak. */
+  /**
+   * A stalled server: from now on every request (any path) is read and then never answered, until
+   * reset() or close(). What a hung process does: the kernel still accepts connections.
+   */
+  freeze(): void;
+  /** Clears requests, script, default, the request counter, the peak and a freeze. */
   reset(): void;
   /** Stops listening, ends pending work and destroys open sockets. */
   close(): Promise<void>;
@@ -297,6 +302,8 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
   const slots = new Slots(slotCount);
   const sockets = new Set<Socket>();
   const lifetime = new AbortController();
+  let thawed = new AbortController();
+  let frozen = false;
 
   const hasModel = (name: string) => models.includes(normalizeModelName(name));
 
@@ -315,6 +322,11 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       }
     }
     requests.push({ path, method, body, at: Date.now(), rawBody });
+    if (frozen) {
+      const until = AbortSignal.any([thawed.signal, lifetime.signal]);
+      await new Promise((resolve) => until.addEventListener('abort', resolve, { once: true }));
+      return void res.destroy();
+    }
     const n = GENERATION_PATHS.includes(path) && method === 'POST' ? ++generationCount : 0;
 
     const allowed = ROUTES[path];
@@ -539,7 +551,13 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       defaultBehavior = b;
     },
     maxConcurrent: () => slots.peak,
+    freeze() {
+      frozen = true;
+    },
     reset() {
+      frozen = false;
+      thawed.abort();
+      thawed = new AbortController();
       requests.length = 0;
       scriptFn = undefined;
       defaultBehavior = { kind: 'auto' };

@@ -96,10 +96,11 @@ export const llmEnvShape = {
   /** Per request, including queueing inside Ollama. */
   LLM_TIMEOUT_MS: IntEnv({ min: 1000 }).default(180_000),
   /**
-   * Longest silence before the first byte of an answer or between its chunks. Ollama sends its first
-   * byte with the first token, so this must cover queueing for a slot and evaluating the prompt.
+   * Silence that makes the stage ask whether Ollama stalled: between chunks it has; before the first
+   * byte (Ollama sends it with the first token, after any queueing) it has if it does not answer a
+   * trivial request either.
    */
-  LLM_STALL_TIMEOUT_MS: IntEnv({ min: 1000 }).default(60_000),
+  LLM_STALL_TIMEOUT_MS: IntEnv({ min: 1000 }).default(30_000),
   /** Retries on 5xx, timeouts and connection errors (with exponential backoff). */
   LLM_RETRIES: IntEnv({ min: 0, max: 10 }).default(3),
 };

@@ -13,8 +13,9 @@ import { jsonSchemaOf, schemaInstructions } from './prompt.ts';
  * The LLM layer: Ollama structured outputs through the `ollama` client.
  *  - the zod schema is converted to JSON Schema, sent as `format` and shown in the prompt; the answer is
  *    parsed and checked with the same zod schema;
- *  - answers stream: a server that sends nothing for `stallTimeoutMs` (no first byte, or nothing
- *    between chunks) has stalled, and the stage fails with exit 75 at once, without retries;
+ *  - answers stream: a server silent for `stallTimeoutMs` has stalled when tokens were flowing, or,
+ *    before the first byte (which may be a wait for a slot), when it does not answer a trivial request
+ *    either; the stage then fails with exit 75 at once, without retries;
  *  - an answer cut off at `num_predict` (done_reason "length") is invalid, never truncated data;
  *  - an answer longer than `num_predict` tokens can be is a protocol violation: reading stops there, and
  *    it is rejected as `oversized` without a repair turn;
@@ -85,6 +86,15 @@ type ChatAnswer = { content: string; done: boolean; doneReason: string; evalCoun
 const MAX_CHARS_PER_TOKEN = 64;
 /** Characters of an invalid answer shown back to the model in the repair turn, from each end. */
 const REPAIR_ECHO_CHARS = 400;
+
+/** Whether the server answers a trivial request in time (a busy Ollama does; a hung one does not). */
+async function alive(host: string, timeoutMs: number): Promise<boolean> {
+  try {
+    return (await fetch(`${host}/api/version`, { signal: AbortSignal.timeout(timeoutMs) })).ok;
+  } catch {
+    return false;
+  }
+}
 
 /** The answer as the repair turn shows it: whole when short, else its two ends and what was left out. */
 export function repairExcerpt(text: string, each = REPAIR_ECHO_CHARS): string {
@@ -212,9 +222,17 @@ export async function openLlm(
         counters.calls++;
         return await limit(async () => {
           let timer: NodeJS.Timeout | undefined;
+          let answering = false;
+          // Silence before the first byte may be a queue (Ollama sends its first byte with the first
+          // token): the server is asked whether it is alive, and a live one is waited for. Silence once
+          // tokens flow is a stall.
+          const onSilence = async () => {
+            if (!answering && (await alive(cfg.host, Math.min(cfg.stallTimeoutMs, 10_000)))) return quiet();
+            stalled.abort();
+          };
           const quiet = () => {
             clearTimeout(timer);
-            timer = setTimeout(() => stalled.abort(), cfg.stallTimeoutMs);
+            timer = setTimeout(() => void onSilence(), cfg.stallTimeoutMs);
           };
           quiet();
           try {
@@ -232,6 +250,7 @@ export async function openLlm(
             let last: { done?: boolean; done_reason?: string; eval_count?: number } | undefined;
             try {
               for await (const part of parts) {
+                answering = true;
                 quiet();
                 content += part.message?.content ?? '';
                 last = part;
@@ -262,7 +281,7 @@ export async function openLlm(
           throw unavailable(
             cfg.host,
             models,
-            `stalled: nothing received for ${cfg.stallTimeoutMs} ms (LLM_STALL_TIMEOUT_MS)`,
+            `stalled: nothing received for ${cfg.stallTimeoutMs} ms, and it does not answer /api/version (LLM_STALL_TIMEOUT_MS)`,
             err,
           );
         }

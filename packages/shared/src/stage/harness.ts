@@ -99,7 +99,8 @@ const SHARED_ENV_HELP: Record<string, string> = {
   MINIO_USE_SSL: 'true/false (default false)',
   MINIO_BUCKET_PREFIX: 'optional prefix for the bucket names, e.g. staging-',
   MINIO_REGION: 'S3 region (default us-east-1)',
-  MINIO_IDLE_TIMEOUT_MS: 'an S3 request fails after this long without a byte either way: exit 75 (default 30000)',
+  MINIO_IDLE_TIMEOUT_MS:
+    'an S3 request fails after this long without a byte either way: exit 75 (default 30000)',
   DATABASE_URL: 'postgres:// URL of the automation DB; unset = embedded PGlite under PRONIELTS_DATA_DIR',
   DB_POOL_MAX: 'PostgreSQL connections per stage process (default 4)',
   PRONIELTS_DATA_DIR: 'embedded DB and object store location (default .pronielts)',
