@@ -9,14 +9,19 @@ cd "$(dirname "$0")"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-say() { espeak-ng -v "$1" -s "$2" -w "$tmp/$3.wav" "$4"; }
-say en-gb 165 q1 "Let's talk about where you live. Do you live in a house or an apartment?"
-say en-us 160 a1 "I live in a small apartment near the city centre. It is quite noisy at night, but I really like it because I can walk to work and there are lots of cafes and parks nearby."
-say en-gb 165 q2 "What do you usually do at the weekend?"
-say en-us 160 a2 "At the weekend I usually visit my grandparents in the countryside. We cook together, and in the afternoon we go for a long walk by the river."
+# The turns, one per line ("examiner: …" / "candidate: …"), are ielts-part1-sample.txt: the tests read
+# the same file as the words the transcript must hold.
+n=0
+while IFS= read -r line; do
+  n=$((n + 1))
+  case "$line" in
+    examiner:*) espeak-ng -v en-gb -s 165 -w "$tmp/t$n.wav" "${line#examiner: }" ;;
+    candidate:*) espeak-ng -v en-us -s 160 -w "$tmp/t$n.wav" "${line#candidate: }" ;;
+  esac
+done < ielts-part1-sample.txt
 
 ffmpeg -hide_banner -loglevel error -f lavfi -t 0.8 -i anullsrc=r=22050:cl=mono "$tmp/pause.wav"
-printf "file '%s'\n" q1.wav pause.wav a1.wav pause.wav q2.wav pause.wav a2.wav > "$tmp/list.txt"
+printf "file '%s'\n" t1.wav pause.wav t2.wav pause.wav t3.wav pause.wav t4.wav > "$tmp/list.txt"
 ffmpeg -hide_banner -loglevel error -y -f concat -safe 0 -i "$tmp/list.txt" \
   -ac 1 -ar 16000 -c:a libopus -b:a 20k -map_metadata -1 -fflags +bitexact ielts-part1-sample.ogg
 ffprobe -hide_banner -loglevel error -show_entries format=duration -of csv=p=0 ielts-part1-sample.ogg |
