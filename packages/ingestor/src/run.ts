@@ -1,5 +1,5 @@
 import fsp from 'node:fs/promises';
-import type { StageContext, StageResult } from '@pronielts/shared/stage';
+import { forEachConcurrent, type StageContext, type StageResult } from '@pronielts/shared/stage';
 import type { Env } from './env.ts';
 import { type ItemOutcome, ingestItem } from './ingest-item.ts';
 import { fluentFfmpegTool } from './media/fluent-ffmpeg-tool.ts';
@@ -70,17 +70,11 @@ export async function ingest(
   // Unique inputs in order: the same source listed twice is one item.
   const sources = [...new Set(ctx.input.sources.map((s) => s.trim()))];
   const outcomes: ItemOutcome[] = new Array(sources.length);
-  let next = 0;
-  const worker = async () => {
-    while (!ctx.signal.aborted) {
-      const i = next++;
-      const raw = sources[i];
-      if (raw === undefined) return;
-      outcomes[i] = await ingestItem(raw, deps);
-      ctx.log.info({ item: i + 1, of: sources.length, status: outcomes[i]?.status }, 'item done');
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(env.INGEST_CONCURRENCY, sources.length) }, worker));
+  // A dependency failure stops new items and lets the one in flight settle before it is rethrown.
+  await forEachConcurrent(sources, env.INGEST_CONCURRENCY, ctx.signal, async (raw, i) => {
+    outcomes[i] = await ingestItem(raw, deps);
+    ctx.log.info({ item: i + 1, of: sources.length, status: outcomes[i]?.status }, 'item done');
+  });
 
   const done = outcomes.filter(Boolean);
   const rejections: Record<string, number> = {};

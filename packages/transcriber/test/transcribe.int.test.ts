@@ -10,7 +10,7 @@ import { TranscriptDocument } from '@pronielts/shared/contracts';
 import { type Db, listSegments } from '@pronielts/shared/db';
 import { createObjectStore, getJson, type ObjectStore, readManifest } from '@pronielts/shared/storage';
 import { openMigratedPostgres, seedReadyMedia } from '@pronielts/shared/testing';
-import { createTestDatabase, requireTool, s3Env, spawnStage } from '@pronielts/test-services';
+import { createTestDatabase, requireTool, s3Env, spawnStage, wordErrorRate } from '@pronielts/test-services';
 import { writeTinyWhisperModel } from '@pronielts/whisper-fixtures';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -315,5 +315,53 @@ describe('whisper model resolution', () => {
     expect(requests).toEqual(['/ggml-tiny.bin']);
     expect(fs.readdirSync(target)).toEqual(['ggml-tiny.bin']);
     expect(p.summary().counts).toMatchObject({ out: 1 });
+  });
+});
+
+// The real multilingual base model (scripts/whisper-base-model makes it at setup from PyPI packages).
+const BASE_MODEL = process.env.WHISPER_BASE_MODEL;
+const haveBase =
+  haveWhisper &&
+  requireTool(
+    'whisper base model',
+    BASE_MODEL && fs.existsSync(BASE_MODEL)
+      ? undefined
+      : `WHISPER_BASE_MODEL (${BASE_MODEL ?? 'unset'}) is not a file; scripts/whisper-base-model makes it`,
+  );
+const SAMPLE = path.resolve(import.meta.dirname, '../../../samples/ielts-part1-sample.ogg');
+const SAMPLE_TURNS = fs
+  .readFileSync(path.resolve(import.meta.dirname, '../../../samples/ielts-part1-sample.txt'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => ({ turn: l.startsWith('examiner:') ? 'question' : 'answer', text: l.replace(/^\w+: /, '') }));
+
+describe.skipIf(!haveBase)('transcriber with the real base model', () => {
+  it('transcribes the sample word for word (WER <= 5 %) and finds its question and answer turns', async () => {
+    const wav = path.join(dir, 'sample.wav');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', SAMPLE, '-ar', '16000', '-ac', '1', wav]);
+    const id = await seedMedia('tr-base', wav);
+    const p = spawnStage(CLI, ['--run-id', 'tr-base'], {
+      ...env,
+      WHISPER_MODEL: 'base',
+      WHISPER_MODEL_DIR: path.dirname(BASE_MODEL ?? ''),
+      WHISPER_BEAM_SIZE: '5',
+      WHISPER_NO_FALLBACK: 'false',
+    });
+    expect(await p.exit, p.lines.slice(-5).join('\n')).toBe(0);
+    const doc = await getJson(store, 'transcriptions', `${id}/base/transcript.json`, TranscriptDocument);
+    const said = doc.segments.map((s) => s.text).join(' ');
+    const wer = wordErrorRate(SAMPLE_TURNS.map((t) => t.text).join(' '), said);
+    expect(wer, said).toBeLessThanOrEqual(0.05);
+    const tr = await db
+      .selectFrom('transcripts')
+      .selectAll()
+      .where('media_id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(tr).toMatchObject({ model: 'base', language: 'en', status: 'ok' });
+    const segs = await listSegments(db, tr.id);
+    expect(segs.map((s) => s.turn)).toEqual(SAMPLE_TURNS.map((t) => t.turn));
+    for (const [i, s] of segs.entries()) {
+      expect(wordErrorRate(SAMPLE_TURNS[i]?.text ?? '', s.text), s.text).toBeLessThanOrEqual(0.1);
+    }
   });
 });
