@@ -12,7 +12,7 @@ CTranslate2's model.bin (binary version 6), little-endian:
   then u32 alias count and (str alias, str target) pairs. A str is a u16 length and that many bytes,
   the last a NUL. Rank-0 variables are settings (num_heads, activation, ...), not weights.
 
-The weights are the same numbers as OpenAI's, stored (out, in) like PyTorch, so nothing is transposed.
+The weights are stored (out, in) like PyTorch's and whisper.cpp's, so nothing is transposed.
 CTranslate2 fuses attention projections: self-attention's q, k and v are one matrix (rows in that
 order), cross-attention's k and v another. They are split by rows; whisper.cpp has no key bias, so the
 key rows of the fused biases (all zero) are dropped, and the converter checks they are zero.
@@ -30,6 +30,7 @@ import struct
 import sys
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -70,7 +71,7 @@ def read_ct2(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     def take(fmt: str) -> int:
         nonlocal pos
         (value,) = struct.unpack_from("<" + fmt, buf, pos)
-        pos += struct.calcsize(fmt)
+        pos += struct.calcsize("<" + fmt)
         return value
 
     def text() -> str:
@@ -161,7 +162,8 @@ def mel_filters(n_mels: int, sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT)
 
     The Slaney mel scale is linear (200/3 Hz per mel) up to 1 kHz and logarithmic above; each filter is a
     triangle between its neighbours' centres, scaled by 2 / its width so every band has the same area.
-    Computed with the math module, not numpy's vectorised exp/log, so the result cannot depend on the CPU.
+    exp and log come from the math module, not numpy, whose vectorised versions vary with the CPU's SIMD
+    support: the output's sha256 is pinned, so the filterbank must be the same on every machine.
     """
     f_sp, min_log_hz = 200.0 / 3, 1000.0
     min_log_mel, logstep = min_log_hz / f_sp, math.log(6.4) / 27.0
@@ -201,7 +203,7 @@ def read_vocab(tokenizer_json: Path) -> list[bytes]:
     return [bytes(decoder[c] for c in by_id[i]) for i in range(n_ordinary)]
 
 
-def hparams(variables: dict[str, np.ndarray]) -> list[int]:
+def hparams(variables: dict[str, np.ndarray]) -> dict[str, int]:
     """whisper.cpp's hparams in file order, read off the CTranslate2 shapes and settings."""
 
     def layers(side: str) -> int:
@@ -209,25 +211,25 @@ def hparams(variables: dict[str, np.ndarray]) -> list[int]:
 
     n_audio_ctx, n_audio_state = variables["encoder/position_encodings/encodings"].shape
     n_text_ctx, n_text_state = variables["decoder/position_encodings/encodings"].shape
-    return [
-        variables["decoder/embeddings/weight"].shape[0],  # n_vocab
-        n_audio_ctx,
-        n_audio_state,
-        int(variables["encoder/num_heads"]),
-        layers("encoder"),
-        n_text_ctx,
-        n_text_state,
-        int(variables["decoder/num_heads"]),
-        layers("decoder"),
-        variables["encoder/conv1/weight"].shape[1],  # n_mels
-        1,  # ftype: the big tensors are f16
-    ]
+    return {
+        "n_vocab": variables["decoder/embeddings/weight"].shape[0],
+        "n_audio_ctx": n_audio_ctx,
+        "n_audio_state": n_audio_state,
+        "n_audio_head": int(variables["encoder/num_heads"]),
+        "n_audio_layer": layers("encoder"),
+        "n_text_ctx": n_text_ctx,
+        "n_text_state": n_text_state,
+        "n_text_head": int(variables["decoder/num_heads"]),
+        "n_text_layer": layers("decoder"),
+        "n_mels": variables["encoder/conv1/weight"].shape[1],
+        "ftype": 1,  # the big tensors are f16
+    }
 
 
-def write_ggml(out, params: list[int], filters: np.ndarray, vocab: list[bytes], tensors: dict) -> None:
+def write_ggml(out: BinaryIO, params: dict[str, int], filters: np.ndarray, vocab: list[bytes], tensors: dict) -> None:
     """The ggml file. A tensor's header is rank, name length, type (0 f32, 1 f16), then its dims innermost
     first (numpy's shape reversed), then its name; its data follows."""
-    out.write(struct.pack("<12i", GGML_MAGIC, *params))
+    out.write(struct.pack("<12i", GGML_MAGIC, *params.values()))
     out.write(struct.pack("<2i", *filters.shape))
     out.write(filters.astype("<f4").tobytes())
     out.write(struct.pack("<i", len(vocab)))
@@ -238,7 +240,7 @@ def write_ggml(out, params: list[int], filters: np.ndarray, vocab: list[bytes], 
         ftype = 1 if value.dtype == np.float16 else 0
         out.write(struct.pack(f"<3i{value.ndim}i", value.ndim, len(encoded), ftype, *value.shape[::-1]))
         out.write(encoded)
-        out.write(value.astype(value.dtype.newbyteorder("<")).tobytes())
+        out.write(value.astype(("<f4", "<f2")[ftype], copy=False).tobytes())
 
 
 def convert(model_dir: Path, out_path: Path) -> None:
@@ -248,7 +250,7 @@ def convert(model_dir: Path, out_path: Path) -> None:
         raise ValueError("the output projection is not the token embedding, and whisper.cpp ties them")
     params = hparams(variables)
     converted = convert_tensors(variables)
-    order = tensor_order(params[4], params[8])
+    order = tensor_order(params["n_audio_layer"], params["n_text_layer"])
     if set(converted) != set(order):
         missing, unexpected = sorted(set(order) - set(converted)), sorted(set(converted) - set(order))
         raise ValueError(f"tensors missing: {missing}, unexpected: {unexpected}")
@@ -260,12 +262,12 @@ def convert(model_dir: Path, out_path: Path) -> None:
     try:
         os.fchmod(fd, 0o644)
         with os.fdopen(fd, "wb") as out:
-            write_ggml(out, params, mel_filters(params[9]), vocab, tensors)
+            write_ggml(out, params, mel_filters(params["n_mels"]), vocab, tensors)
         os.replace(tmp, out_path)
     except BaseException:
         os.unlink(tmp)
         raise
-    print(f"wrote {out_path}: {len(tensors)} tensors, {len(vocab)} tokens, hparams {params}", file=sys.stderr)
+    print(f"wrote {out_path}: {len(tensors)} tensors, {len(vocab)} tokens, {params}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 //
 //   node scripts/lib/test-totals.mjs [--failed-phase <name>=<kind>]... <report>...
 //
-// <kind> is the kind of report the phase writes (unit, int, pytest).
+// <kind> is the kind of report the phase writes: unit or int (vitest), or pytest:<folder> (JUnit).
 // Reports are vitest JSON files (<package>/test-results/{unit,int}.json) and JUnit XML (the DAG tests'
 // pytest report). Every report named here is expected: a missing one counts as a failed suite, as does
 // a test file that failed outside its tests (an import error, a failing beforeAll), and a phase that
@@ -73,7 +73,8 @@ for (const file of reports) {
   failed += c.failed;
   skipped += c.skipped;
   failures.push(...c.broken);
-  failedByKind.set(kind, (failedByKind.get(kind) ?? 0) + c.failed);
+  const key = kind === 'pytest' ? `pytest:${pkg}` : kind;
+  failedByKind.set(key, (failedByKind.get(key) ?? 0) + c.failed);
   rows.push(`  ${label.padEnd(28)} ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`);
 }
 for (const spec of failedPhases) {
