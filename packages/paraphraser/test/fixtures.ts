@@ -16,6 +16,7 @@ export async function seedClassified(
     focus?: string[];
     suspicious?: boolean;
   }>,
+  by: { model: string; promptVersion: string } = { model: 'llama3.1:8b', promptVersion: 'classify-v1' },
 ): Promise<string[]> {
   const ids = await seedTranscript(
     db,
@@ -36,8 +37,8 @@ export async function seedClassified(
       confidence: 0.8,
       rationale: 'seed',
       suspicious: s.suspicious ?? false,
-      model: 'llama3.1:8b',
-      promptVersion: 'classify-v1',
+      model: by.model,
+      promptVersion: by.promptVersion,
     });
   }
   return ids;

@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { CueCardOutput, DrillsOutput, FollowUpsOutput } from '@pronielts/shared/contracts';
-import { type Db, saveClassification } from '@pronielts/shared/db';
-import { openMigratedPostgres, seedTranscript } from '@pronielts/shared/testing';
+import type { Db } from '@pronielts/shared/db';
+import { openMigratedPostgres } from '@pronielts/shared/testing';
 import { createTestDatabase, requireTool, resolveLiveOllama, spawnStage } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { modelAnswersSchema } from '../src/prompts.ts';
+import { seedClassified } from './fixtures.ts';
 
 // The paraphraser/generator against a real Ollama server: the one scripts/services starts (Ollama built
 // from its Go module, serving a tiny random-weight model) or a developer's at OLLAMA_HOST with LLM_MODEL.
@@ -37,43 +38,25 @@ describe.skipIf(!live)(`paraphraser / generator against a real Ollama — ${live
   });
 
   /** A classified examiner question and candidate answer (the classifier's output contract). */
-  async function seedClassified(runId: string): Promise<string[]> {
-    const segs = [
-      { text: 'What do you do?', kind: 'examiner_question', focus: [] as string[] },
-      {
-        text: 'I am nurse, it is good job. I think it is very rewarding.',
-        kind: 'candidate_answer',
-        focus: ['th_sounds', 'word_stress'],
-      },
-    ];
-    const ids = await seedTranscript(
+  const seed = (runId: string) =>
+    seedClassified(
       db,
       runId,
-      segs.map((s) => ({ text: s.text })),
+      [
+        { text: 'What do you do?', kind: 'examiner_question', topic: 'work', band: 5 },
+        {
+          text: 'I am nurse, it is good job. I think it is very rewarding.',
+          kind: 'candidate_answer',
+          topic: 'work',
+          band: 5,
+          focus: ['th_sounds', 'word_stress'],
+        },
+      ],
+      { model: MODEL, promptVersion: 'classify-v2' },
     );
-    for (const [i, s] of segs.entries()) {
-      await saveClassification(db, {
-        id: `cl_${String(i).padStart(2, '0')}${(ids[i] ?? '').slice(3, 33)}`,
-        segmentId: ids[i] ?? '',
-        status: 'ok',
-        part: '1',
-        kind: s.kind,
-        topic: 'work',
-        band: 5,
-        cefr: 'B1',
-        focus: s.focus,
-        confidence: 0.8,
-        rationale: 'seed',
-        suspicious: false,
-        model: MODEL,
-        promptVersion: 'classify-v2',
-      });
-    }
-    return ids;
-  }
 
   it('writes schema-valid model answers for the requested bands, drills, a cue card and follow-ups; a re-run makes zero calls', async () => {
-    const [, answerId] = await seedClassified('lp-1');
+    const [, answerId] = await seed('lp-1');
     const p = spawnStage(CLI, ['--run-id', 'lp-1'], { ...env, PARAPHRASE_TARGET_BANDS: '6,7,8' });
     expect(await p.exit, p.lines.slice(-3).join('\n')).toBe(0);
     // 4 tasks: model answers and drills for the answer, a cue card and follow-ups for the topic.
@@ -128,7 +111,7 @@ describe.skipIf(!live)(`paraphraser / generator against a real Ollama — ${live
   });
 
   it('exits 75 naming the host and both models when neither exists on the server', async () => {
-    await seedClassified('lp-2');
+    await seed('lp-2');
     const p = spawnStage(CLI, ['--run-id', 'lp-2'], {
       ...env,
       LLM_MODEL: 'no-such-model:1b',

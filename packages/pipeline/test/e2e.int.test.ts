@@ -6,7 +6,7 @@ import { speech } from '@pronielts/media-fixtures';
 import { type OllamaTestServer, slow, startOllamaTestServer } from '@pronielts/ollama-test-server';
 import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
 import { createObjectStore, readManifest } from '@pronielts/shared/storage';
-import { createTestDatabase, requireTool, s3Env, spawnStage } from '@pronielts/test-services';
+import { createTestDatabase, requireFile, s3Env, spawnStage } from '@pronielts/test-services';
 import { writeTinyWhisperModel } from '@pronielts/whisper-fixtures';
 import pg from 'pg';
 import type { Browser } from 'playwright-core';
@@ -19,13 +19,8 @@ import { checkReportInBrowser, launchChromium } from './report-browser.ts';
 // the report in real Chromium. The one double is the Ollama-protocol test server (every answer is a
 // minimal instance of the requested schema): it proves the protocol and the plumbing, not model quality.
 
-const WHISPER_CLI = process.env.WHISPER_CLI;
-const haveWhisper = requireTool(
-  'whisper-cli',
-  WHISPER_CLI && fs.existsSync(WHISPER_CLI)
-    ? undefined
-    : `WHISPER_CLI (${WHISPER_CLI ?? 'unset'}) is not a whisper-cli binary`,
-);
+const WHISPER_CLI = requireFile('whisper-cli', 'WHISPER_CLI', 'scripts/build-whisper builds it');
+const haveWhisper = WHISPER_CLI !== undefined;
 const services = inject('services');
 
 let dir: string;

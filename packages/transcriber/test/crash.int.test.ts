@@ -5,7 +5,7 @@ import { speech } from '@pronielts/media-fixtures';
 import { sharedEnv, storageConfigFrom } from '@pronielts/shared/config';
 import { createObjectStore, readManifest, verifyManifest } from '@pronielts/shared/storage';
 import { openMigratedPostgres, seedReadyMedia } from '@pronielts/shared/testing';
-import { crashTrials, createTestDatabase, requireTool, s3Env, spawnStage } from '@pronielts/test-services';
+import { crashTrials, createTestDatabase, requireFile, s3Env, spawnStage } from '@pronielts/test-services';
 import { writeTinyWhisperModel } from '@pronielts/whisper-fixtures';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -13,13 +13,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 // points while it transcribes three files (real whisper.cpp, the tiny random-weight model), then run again.
 
 const CLI = path.resolve(import.meta.dirname, '../dist/bundle/cli.js');
-const WHISPER_CLI = process.env.WHISPER_CLI;
-const haveWhisper = requireTool(
-  'whisper-cli',
-  WHISPER_CLI && fs.existsSync(WHISPER_CLI)
-    ? undefined
-    : `WHISPER_CLI (${WHISPER_CLI ?? 'unset'}) is not a whisper-cli binary`,
-);
+const WHISPER_CLI = requireFile('whisper-cli', 'WHISPER_CLI', 'scripts/build-whisper builds it');
+const haveWhisper = WHISPER_CLI !== undefined;
 const services = inject('services');
 const s3 = services.s3[0];
 if (!s3) throw new Error('no S3 server');

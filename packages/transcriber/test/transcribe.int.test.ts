@@ -10,7 +10,7 @@ import { TranscriptDocument } from '@pronielts/shared/contracts';
 import { type Db, listSegments } from '@pronielts/shared/db';
 import { createObjectStore, getJson, type ObjectStore, readManifest } from '@pronielts/shared/storage';
 import { openMigratedPostgres, seedReadyMedia } from '@pronielts/shared/testing';
-import { createTestDatabase, requireTool, s3Env, spawnStage, wordErrorRate } from '@pronielts/test-services';
+import { createTestDatabase, requireFile, s3Env, spawnStage, wordErrorRate } from '@pronielts/test-services';
 import { writeTinyWhisperModel } from '@pronielts/whisper-fixtures';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -19,13 +19,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // The shipped entrypoint (the image's ENTRYPOINT, the runner's file), built before the integration tests.
 const CLI = path.resolve(import.meta.dirname, '../dist/bundle/cli.js');
-const WHISPER_CLI = process.env.WHISPER_CLI;
-const haveWhisper = requireTool(
-  'whisper-cli',
-  WHISPER_CLI && fs.existsSync(WHISPER_CLI)
-    ? undefined
-    : `WHISPER_CLI (${WHISPER_CLI ?? 'unset'}) is not a whisper-cli binary`,
-);
+const WHISPER_CLI = requireFile('whisper-cli', 'WHISPER_CLI', 'scripts/build-whisper builds it');
+const haveWhisper = WHISPER_CLI !== undefined;
 const services = inject('services');
 const s3 = services.s3[0];
 if (!s3) throw new Error('no S3 server');
@@ -319,15 +314,12 @@ describe('whisper model resolution', () => {
 });
 
 // The real multilingual base model (scripts/whisper-base-model makes it at setup from PyPI packages).
-const BASE_MODEL = process.env.WHISPER_BASE_MODEL;
-const haveBase =
-  haveWhisper &&
-  requireTool(
-    'whisper base model',
-    BASE_MODEL && fs.existsSync(BASE_MODEL)
-      ? undefined
-      : `WHISPER_BASE_MODEL (${BASE_MODEL ?? 'unset'}) is not a file; scripts/whisper-base-model makes it`,
-  );
+const BASE_MODEL = requireFile(
+  'whisper base model',
+  'WHISPER_BASE_MODEL',
+  'scripts/whisper-base-model makes it',
+);
+const haveBase = haveWhisper && BASE_MODEL !== undefined;
 const SAMPLE = path.resolve(import.meta.dirname, '../../../samples/ielts-part1-sample.ogg');
 const SAMPLE_TURNS = fs
   .readFileSync(path.resolve(import.meta.dirname, '../../../samples/ielts-part1-sample.txt'), 'utf8')

@@ -6,7 +6,7 @@ import pg from 'pg';
 
 export { holdSlot, type LiveOllama, resolveLiveOllama } from './live-ollama.ts';
 export { type CrashTrialReport, type CrashWorld, crashTrials, prng } from './crash.ts';
-export { isCi, requireTool } from './require-tool.ts';
+export { isCi, requireFile, requireTool } from './require-tool.ts';
 export { normalisedWords, wordErrorRate } from './wer.ts';
 export { type LastSummary, type SpawnedStage, spawnStage } from './spawn.ts';
 

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+
 /** Whether this is a CI run (CI set, and not to "0" or "false"). */
 export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = env.CI?.trim().toLowerCase();
@@ -22,4 +24,19 @@ export function requireTool(
     );
   process.stderr.write(`skipping the suites that need ${tool}: ${missing}\n`);
   return false;
+}
+
+/**
+ * The file a suite needs, from an env variable scripts/test sets (a tool setup makes), or undefined when
+ * it is not there; as {@link requireTool}, under CI that throws instead.
+ */
+export function requireFile(
+  tool: string,
+  variable: string,
+  hint: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const file = env[variable];
+  const missing = file && fs.existsSync(file) ? undefined : `${variable} (${file ?? 'unset'}) is not a file; ${hint}`;
+  return requireTool(tool, missing, env) ? file : undefined;
 }

@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { requireTool } from '@pronielts/test-services';
+import { requireFile } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   f16BitsToF32,
@@ -124,13 +123,9 @@ describe('generateTinyWhisperModel', () => {
 
 // --- end to end through a real whisper-cli ------------------------------------------------------
 
-const whisperCli = process.env.WHISPER_CLI ?? '';
-const haveCli = requireTool(
-  'whisper-cli',
-  whisperCli !== '' && existsSync(whisperCli)
-    ? undefined
-    : `WHISPER_CLI (${whisperCli || 'unset'}) is not a whisper-cli binary; set it, e.g. WHISPER_CLI=$(scripts/build-whisper)`,
-);
+const whisperCli =
+  requireFile('whisper-cli', 'WHISPER_CLI', 'set it, e.g. WHISPER_CLI=$(scripts/build-whisper)') ?? '';
+const haveCli = whisperCli !== '';
 
 interface WhisperJson {
   params: { model: string; language: string; translate: boolean };
