@@ -296,7 +296,7 @@ export async function benchExport(): Promise<void> {
   );
   console.log('\ntargets: >= 0.8x raw COPY throughput, >= 20x naive, peak RSS flat as the size grows');
   console.log(
-    'server: durable = PostgreSQL with its default durability (fsync, synchronous_commit, full_page_writes on), as production runs it; test = the test services\' server (all three off).',
+    "server: durable = PostgreSQL with its default durability (fsync, synchronous_commit, full_page_writes on), as production runs it; test = the test services' server (all three off).",
   );
   console.log(
     'export s = the whole stage process, Node start-up included; stage s = its own duration (summary durationMs).',

@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 
-export { holdSlot, type LiveOllama, resolveLiveOllama } from './live-ollama.ts';
 export { type CrashTrialReport, type CrashWorld, crashTrials, prng } from './crash.ts';
+export { holdSlot, type LiveOllama, resolveLiveOllama } from './live-ollama.ts';
 export { isCi, requireFile, requireTool } from './require-tool.ts';
-export { normalisedWords, wordErrorRate } from './wer.ts';
 export { type LastSummary, type SpawnedStage, spawnStage } from './spawn.ts';
+export { normalisedWords, wordErrorRate } from './wer.ts';
 
 /**
  * Where the integration tests find real PostgreSQL and S3 servers. One shape for both sources:

@@ -37,6 +37,7 @@ export function requireFile(
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
   const file = env[variable];
-  const missing = file && fs.existsSync(file) ? undefined : `${variable} (${file ?? 'unset'}) is not a file; ${hint}`;
+  const missing =
+    file && fs.existsSync(file) ? undefined : `${variable} (${file ?? 'unset'}) is not a file; ${hint}`;
   return requireTool(tool, missing, env) ? file : undefined;
 }
