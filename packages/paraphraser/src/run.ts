@@ -36,20 +36,27 @@ export interface Task {
 
 const taskKey = (kind: GeneratedKind, subject: string) => `${kind}:${PROMPT_VERSIONS[kind]}:${subject}`;
 
-/** The generation plan of a run: pure, from its classified segments. */
+/**
+ * The generation plan of a run: pure, from its classified segments. What is a candidate answer and what
+ * an examiner question is the segmenter's turn, measured from the audio; the LLM's `kind` is advisory,
+ * and where the two disagree the segment is counted (`turnDisagreements`) and the turn wins.
+ */
 export function planTasks(
   runId: string,
   segments: ClassifiedSegment[],
   env: Env,
-): { tasks: Task[]; skippedSuspicious: number } {
+): { tasks: Task[]; skippedSuspicious: number; turnDisagreements: string[] } {
   const opts = { temperature: env.GENERATE_TEMPERATURE };
   const tasks: Task[] = [];
   let skippedSuspicious = 0;
+  const agrees = (s: ClassifiedSegment) =>
+    s.kind === (s.turn === 'answer' ? 'candidate_answer' : 'examiner_question');
+  const turnDisagreements = segments.filter((s) => !agrees(s)).map((s) => s.segment_id);
   const byPosition = new Map(segments.map((s) => [`${s.transcript_id}:${s.idx}`, s]));
   /** The examiner question an answer replies to: only a clean, classified question counts as context. */
   const questionFor = (seg: ClassifiedSegment): string | null => {
     const prev = byPosition.get(`${seg.transcript_id}:${seg.idx - 1}`);
-    return prev && prev.kind === 'examiner_question' && !prev.suspicious ? prev.text : null;
+    return prev && prev.turn === 'question' && !prev.suspicious ? prev.text : null;
   };
   for (const original of segments) {
     const seg = { ...original, previous_text: questionFor(original) };
@@ -57,7 +64,7 @@ export function planTasks(
       skippedSuspicious++; // never turn text that addresses the model into learning material
       continue;
     }
-    if (seg.kind !== 'candidate_answer') continue;
+    if (seg.turn !== 'answer') continue;
     const bands: number[] = [...env.PARAPHRASE_TARGET_BANDS];
     const maKey = taskKey('model_answer', seg.segment_id);
     tasks.push({
@@ -113,7 +120,7 @@ export function planTasks(
   for (const seg of segments) {
     if (seg.suspicious || seg.topic === 'other') continue;
     const qs = byTopic.get(seg.topic) ?? [];
-    if (seg.kind === 'examiner_question') qs.push(seg.text);
+    if (seg.turn === 'question') qs.push(seg.text);
     byTopic.set(seg.topic, qs);
   }
   for (const [topic, questions] of [...byTopic].sort(([a], [b]) => a.localeCompare(b))) {
@@ -155,7 +162,7 @@ export function planTasks(
       ],
     });
   }
-  return { tasks, skippedSuspicious };
+  return { tasks, skippedSuspicious, turnDisagreements };
 }
 
 /**
@@ -166,14 +173,23 @@ export function planTasks(
 export async function paraphrase(ctx: StageContext<{ runId: string }, Env>): Promise<StageResult> {
   const { db, log, env } = ctx;
   const segments = await listClassifiedSegments(db, ctx.runId);
-  const { tasks, skippedSuspicious } = planTasks(ctx.runId, segments, env);
+  const { tasks, skippedSuspicious, turnDisagreements } = planTasks(ctx.runId, segments, env);
+  if (turnDisagreements.length > 0) {
+    log.warn(
+      { segments: turnDisagreements.length, sample: turnDisagreements.slice(0, 5) },
+      "the LLM's kind disagrees with the segmenter's turn: the turn decides",
+    );
+  }
   const finished = await finishedTaskKeys(db, ctx.runId);
   const todo = tasks.filter((t) => !finished.has(t.key));
   const base = { in: tasks.length, skipped: tasks.length - todo.length };
   // The runner's progress bar reads this line (items and how many are still to do).
   log.info({ items: tasks.length, todo: todo.length }, 'work planned');
   if (todo.length === 0) {
-    return { counts: { ...base, out: 0, rejected: 0 }, extra: { items: 0, skippedSuspicious, llmCalls: 0 } };
+    return {
+      counts: { ...base, out: 0, rejected: 0 },
+      extra: { items: 0, skippedSuspicious, turnDisagreements: turnDisagreements.length, llmCalls: 0 },
+    };
   }
   const llm = await openLlm(llmConfigFrom(env), { db, log, signal: ctx.signal });
   let items = 0;
@@ -235,6 +251,7 @@ export async function paraphrase(ctx: StageContext<{ runId: string }, Env>): Pro
       itemsByKind: byKind,
       model: llm.model,
       skippedSuspicious,
+      turnDisagreements: turnDisagreements.length,
       llmCalls: stats.calls,
       llmCacheHits: stats.cacheHits,
     },

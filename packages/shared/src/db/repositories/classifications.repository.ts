@@ -90,6 +90,8 @@ export interface ClassifiedSegment {
   transcript_id: string;
   idx: number;
   text: string;
+  /** The segmenter's turn, measured from the audio: it decides what is a candidate answer. */
+  turn: 'question' | 'answer';
   previous_text: string | null;
   part: string;
   kind: string;
@@ -108,7 +110,7 @@ export async function listClassifiedSegments(
   const r = await sql<ClassifiedSegment>`
     select * from (
       select distinct on (c.segment_id)
-             c.segment_id, s.text, s.transcript_id, s.idx, c.status,
+             c.segment_id, s.text, s.turn, s.transcript_id, s.idx, c.status,
              (select p.text from segments p where p.transcript_id = s.transcript_id and p.idx = s.idx - 1) as previous_text,
              c.part, c.kind, c.topic, c.band::text as band, c.cefr, c.pronunciation_focus, c.suspicious
       from classifications c
