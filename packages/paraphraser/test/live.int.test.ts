@@ -60,13 +60,18 @@ describe.skipIf(!live)(`paraphraser / generator against a real Ollama — ${live
     const p = spawnStage(CLI, ['--run-id', 'lp-1'], { ...env, PARAPHRASE_TARGET_BANDS: '6,7,8' });
     expect(await p.exit, p.lines.slice(-3).join('\n')).toBe(0);
     // 4 tasks: model answers and drills for the answer, a cue card and follow-ups for the topic.
-    expect(p.summary()).toMatchObject({
-      counts: {
-        in: 4,
-        out: live?.tiny ? 4 : expect.any(Number),
-        rejected: live?.tiny ? 0 : expect.any(Number),
-      },
-    });
+    expect(p.summary().counts).toMatchObject({ in: 4 });
+    const counts = p.summary().counts ?? { out: 0, rejected: 0 };
+    expect(counts.out + counts.rejected).toBe(4);
+    // The grammar makes every answer schema-shaped; what it cannot express (distinct list elements) is
+    // checked after decoding. The tiny model's noise may fail that, or, held by the grammar to end each
+    // question with "?" (a character it is not biased towards), run into the token limit: a recorded
+    // rejection either way, never a crash or an invalid item.
+    const rejected = await db.selectFrom('llm_rejections').selectAll().where('run_id', '=', 'lp-1').execute();
+    for (const r of rejected) {
+      expect(`${r.reason}: ${r.detail}`).toMatch(/^(schema_violation: .*holds the same|truncated: )/);
+    }
+    if (!live?.tiny) expect(counts.out).toBeGreaterThan(0);
     const items = await db.selectFrom('generated_items').selectAll().where('run_id', '=', 'lp-1').execute();
     const byKind = (k: string) => items.filter((i) => i.kind === k);
     for (const i of items) expect(i.model).toBe(MODEL);
@@ -91,10 +96,12 @@ describe.skipIf(!live)(`paraphraser / generator against a real Ollama — ${live
     }
     const cards = byKind('cue_card');
     const followUps = byKind('follow_up');
-    if (live?.tiny) {
-      expect(byKind('drill').length).toBeGreaterThanOrEqual(1);
-      expect([cards.length, followUps.length]).toEqual([1, 1]);
+    // Every task ends as items or as a recorded rejection.
+    for (const kind of ['drill', 'cue_card', 'follow_up']) {
+      expect(byKind(kind).length > 0 || rejected.some((r) => r.task === kind), kind).toBe(true);
     }
+    expect(cards.length).toBeLessThanOrEqual(1);
+    expect(followUps.length).toBeLessThanOrEqual(1);
     for (const c of cards) {
       const { topic, ...card } = c.payload as Record<string, unknown>;
       expect(topic).toBe('work');

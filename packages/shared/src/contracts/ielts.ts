@@ -85,6 +85,18 @@ export const Confidence = z.literal(CONFIDENCE_VALUES);
 export const CEFR_FOR_BAND = (band: number): (typeof CEFR_LEVELS)[number] =>
   band >= 8.5 ? 'C2' : band >= 7 ? 'C1' : band >= 5.5 ? 'B2' : band >= 4 ? 'B1' : band >= 3 ? 'A2' : 'A1';
 
+/** Text compared for sameness: lowercase words, punctuation and spacing ignored. */
+const sameText = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+
+/**
+ * An array whose elements are distinct (`key` says what counts as the same). The grammar Ollama
+ * constrains answers with cannot express this, so it is checked after decoding: a repeat is a schema
+ * violation, repaired once and else recorded as a rejection.
+ */
+function distinct<T extends z.ZodType>(arr: z.ZodArray<T>, key: (v: z.output<T>) => string, what: string) {
+  return arr.refine((xs) => new Set(xs.map(key)).size === xs.length, `holds the same ${what} twice`);
+}
+
 /** What the classifier asks the model for (string lengths bounded so constrained generation ends). */
 export const ClassificationOutput = z.object({
   part: z.enum(IELTS_PARTS),
@@ -92,7 +104,7 @@ export const ClassificationOutput = z.object({
   topic: z.enum(TOPICS),
   band: Band,
   cefr: z.enum(CEFR_LEVELS),
-  pronunciation_focus: z.array(z.enum(PRONUNCIATION_FOCUS)).max(4),
+  pronunciation_focus: distinct(z.array(z.enum(PRONUNCIATION_FOCUS)).max(4), (f) => f, 'focus'),
   confidence: Confidence,
   rationale: z.string().min(1).max(300),
   suspicious_instructions: z.boolean(),
@@ -127,7 +139,7 @@ export const DrillsOutput = z.object({
       z.object({
         focus: z.enum(PRONUNCIATION_FOCUS),
         instruction: z.string().min(10).max(300),
-        items: z.array(z.string().min(1).max(120)).min(3).max(8),
+        items: distinct(z.array(z.string().min(1).max(120)).min(3).max(8), sameText, 'item'),
         tip: z.string().max(300),
       }),
     )
@@ -139,12 +151,26 @@ export type DrillsOutput = z.infer<typeof DrillsOutput>;
 
 export const CueCardOutput = z.object({
   prompt: z.string().min(10).max(160),
-  bullet_points: z.array(z.string().min(3).max(120)).min(3).max(4),
+  bullet_points: distinct(z.array(z.string().min(3).max(120)).min(3).max(4), sameText, 'bullet point'),
   closing_prompt: z.string().min(3).max(160),
 });
 export type CueCardOutput = z.infer<typeof CueCardOutput>;
 
 export const FollowUpsOutput = z.object({
-  questions: z.array(z.string().min(10).max(200)).min(3).max(6),
+  /** Questions: each ends with a question mark (the grammar holds the model to it), no two alike. */
+  questions: distinct(
+    z
+      .array(
+        z
+          .string()
+          .min(10)
+          .max(200)
+          .regex(/^[^?]*\?$/, 'is not a question (one sentence ending with "?")'),
+      )
+      .min(3)
+      .max(6),
+    sameText,
+    'question',
+  ),
 });
 export type FollowUpsOutput = z.infer<typeof FollowUpsOutput>;
