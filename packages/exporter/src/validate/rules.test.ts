@@ -153,6 +153,10 @@ describe('quality gate rules', () => {
 
   it('pii: rejects names of people in cue cards only', () => {
     expect(rules(cueCard('Describe a time you met Sarah Jones at a conference.'))).toContain('pii');
+    expect(rules(cueCard('Describe a teacher called Dr. Okafor who helped you.'))).toContain('pii');
+    // Title Case that is not a name: a topic label, capitalised common words.
+    expect(rules(cueCard('Describe something about Art Culture in your city.'))).not.toContain('pii');
+    expect(rules(cueCard('Describe a Famous Building in your Home Town.'))).not.toContain('pii');
     expect(
       rules(segment('I met my friend Sarah at the cinema last week and we talked for hours.')),
     ).not.toContain('pii');

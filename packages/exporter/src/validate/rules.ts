@@ -124,7 +124,11 @@ export function piiRule(item: ValidationItem): Reason[] {
     PHONE_LIKE.test(text.replace(/\b(19|20)\d{2}\b/g, ''));
   if (phone) reasons.push({ rule: 'pii', detail: 'contains a phone number' });
   if (item.kind === 'cue_card') {
-    const people = nlp(text).people().out('array') as string[];
+    // compromise takes any Title Case run for a name ("Art Culture", a topic label); a name counts only
+    // with a word it knows as a first or last name, or a title (Mr, Dr).
+    const people = (nlp(text).people().out('array') as string[]).filter(
+      (p) => nlp(p).has('(#FirstName|#LastName|#Honorific)'),
+    );
     if (people.length > 0)
       reasons.push({ rule: 'pii', detail: `names a person (${people.slice(0, 3).join(', ')})` });
   }
