@@ -19,7 +19,16 @@ export interface ValidationItem {
 }
 
 export interface Reason {
-  rule: 'schema' | 'length' | 'language' | 'pii' | 'profanity' | 'paraphrase' | 'band' | 'duplicate';
+  rule:
+    | 'schema'
+    | 'length'
+    | 'language'
+    | 'pii'
+    | 'profanity'
+    | 'repetition'
+    | 'paraphrase'
+    | 'band'
+    | 'duplicate';
   detail: string;
 }
 

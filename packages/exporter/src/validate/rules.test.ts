@@ -231,4 +231,20 @@ describe('duplicate fingerprints', () => {
     expect(bandHashes(minhash(a)).some((b, i) => bandHashes(minhash(near))[i] === b)).toBe(true);
     expect(estimatedSimilarity(minhash(a), minhash(a))).toBe(1);
   });
+
+  it('repetition: rejects generated text that loops or repeats a line, and leaves speech alone', () => {
+    const loop = 'I live in the city, I live in the city, I live in the city, I like it because it is busy.';
+    expect(rules(modelAnswer(loop))).toContain('repetition');
+    // A list repeating an element breaks its schema; a line repeated across fields is repetition.
+    expect(
+      rules(cueCard('Describe a place you like.', ['where it is', 'Where it is.', 'what you do there'])),
+    ).toEqual(['schema']);
+    expect(
+      rules(
+        cueCard('Describe a place you like.', ['and explain why you like it', 'where it is', 'when you go']),
+      ),
+    ).toContain('repetition');
+    expect(rules(modelAnswer(GOOD_ANSWER))).not.toContain('repetition');
+    expect(rules(segment(loop))).not.toContain('repetition');
+  });
 });

@@ -126,8 +126,8 @@ export function piiRule(item: ValidationItem): Reason[] {
   if (item.kind === 'cue_card') {
     // compromise takes any Title Case run for a name ("Art Culture", a topic label); a name counts only
     // with a word it knows as a first or last name, or a title (Mr, Dr).
-    const people = (nlp(text).people().out('array') as string[]).filter(
-      (p) => nlp(p).has('(#FirstName|#LastName|#Honorific)'),
+    const people = (nlp(text).people().out('array') as string[]).filter((p) =>
+      nlp(p).has('(#FirstName|#LastName|#Honorific)'),
     );
     if (people.length > 0)
       reasons.push({ rule: 'pii', detail: `names a person (${people.slice(0, 3).join(', ')})` });
@@ -202,6 +202,31 @@ export function bandRule(item: ValidationItem, cfg: RuleConfig): Reason[] {
   return [];
 }
 
+// --- repetition: degenerate generated text --------------------------------------------------------------
+/** Words in a row that, found three times in one item, mark it as looping ("I live in the city, I live…"). */
+const LOOP_WORDS = 4;
+
+/**
+ * A generated item that repeats itself: the same line twice (a follow-up asked twice, a bullet written
+ * twice), or the same few words three times (a model stuck in a loop). Speech is left alone: a candidate
+ * repeating themselves is data, not a defect.
+ */
+export function repetitionRule(item: ValidationItem): Reason[] {
+  if (item.itemType !== 'generated') return [];
+  const lines = item.readable.split('\n').map(normalize).filter(Boolean);
+  const repeated = lines.find((l, i) => lines.indexOf(l) !== i);
+  if (repeated) return [{ rule: 'repetition', detail: `repeats a line ("${repeated.slice(0, 60)}")` }];
+  const words = normalize(item.readable).split(' ').filter(Boolean);
+  const seen = new Map<string, number>();
+  for (let i = 0; i + LOOP_WORDS <= words.length; i++) {
+    const run = words.slice(i, i + LOOP_WORDS).join(' ');
+    const n = (seen.get(run) ?? 0) + 1;
+    if (n === 3) return [{ rule: 'repetition', detail: `repeats "${run}" three times` }];
+    seen.set(run, n);
+  }
+  return [];
+}
+
 /** Every rule that needs only the item itself. */
 export function itemRules(item: ValidationItem, cfg: RuleConfig): Reason[] {
   const schema = schemaRule(item);
@@ -212,6 +237,7 @@ export function itemRules(item: ValidationItem, cfg: RuleConfig): Reason[] {
     ...languageRule(item, cfg),
     ...piiRule(item),
     ...profanityRule(item),
+    ...repetitionRule(item),
     ...paraphraseRule(item, cfg),
     ...bandRule(item, cfg),
   ];
