@@ -86,7 +86,11 @@ export const CEFR_FOR_BAND = (band: number): (typeof CEFR_LEVELS)[number] =>
   band >= 8.5 ? 'C2' : band >= 7 ? 'C1' : band >= 5.5 ? 'B2' : band >= 4 ? 'B1' : band >= 3 ? 'A2' : 'A1';
 
 /** Text compared for sameness: lowercase words, punctuation and spacing ignored. */
-const sameText = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+const sameText = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
 
 /**
  * An array whose elements are distinct (`key` says what counts as the same). The grammar Ollama
