@@ -22,9 +22,6 @@ export type Sha256 = z.infer<typeof Sha256>;
 export const MediaId = Sha256.brand<'MediaId'>();
 export type MediaId = z.infer<typeof MediaId>;
 
-/** Ids of derived rows (transcripts, segments, items): a kind prefix and a content hash. */
-export const DerivedId = z.string().regex(/^[a-z]{2,12}_[a-f0-9]{16,64}$/, 'expected <kind>_<hex>');
-
 export const STAGES = [
   'ingest',
   'transcribe',

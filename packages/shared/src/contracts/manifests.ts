@@ -84,11 +84,6 @@ export const TranscriptDocument = z.object({
 });
 export type TranscriptDocument = z.infer<typeof TranscriptDocument>;
 
-export const TranscriptManifest = manifestOf(
-  'transcript',
-  z.object({ mediaId: MediaId, model: z.string(), language: z.string(), segmentCount: z.number().int() }),
-);
-
 // --- pronielts-processed/releases/<release-id>/ -----------------------------------------------------
 export const ReleaseManifestMeta = z.object({
   releaseId: z.string().regex(/^rel_[a-f0-9]{16,64}$/),

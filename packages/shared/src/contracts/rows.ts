@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, JSONColumnType, Selectable, } from 'kysely';
 import { z } from 'zod';
 
 /**
@@ -282,7 +282,4 @@ export interface FingerprintBandsTable {
 }
 
 export type StageRun = Selectable<StageRunsTable>;
-export type NewStageRun = Insertable<StageRunsTable>;
-export type StageRunUpdate = Updateable<StageRunsTable>;
 export type Media = Selectable<MediaTable>;
-export type NewMedia = Insertable<MediaTable>;

@@ -22,7 +22,6 @@ export {
   type PublishFile,
   publish,
   putFiles,
-  putJson,
   putManifest,
   readManifest,
   verifyManifest,

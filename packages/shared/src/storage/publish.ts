@@ -128,7 +128,7 @@ export async function verifyManifest(
   return bad;
 }
 
-export async function putJson(store: ObjectStore, bucket: BucketId, key: string, value: unknown) {
+async function putJson(store: ObjectStore, bucket: BucketId, key: string, value: unknown) {
   return store.put(bucket, key, `${JSON.stringify(value, null, 2)}\n`, { contentType: 'application/json' });
 }
 
