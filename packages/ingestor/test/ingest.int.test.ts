@@ -9,8 +9,7 @@ import { RawMediaManifest } from '@pronielts/shared/contracts';
 import type { Db } from '@pronielts/shared/db';
 import { createObjectStore, type ObjectStore, readManifest, verifyManifest } from '@pronielts/shared/storage';
 import { openMigratedPostgres } from '@pronielts/shared/testing';
-import { createTestDatabase, s3Env, spawnStage, uniqueName } from '@pronielts/test-services';
-import * as Minio from 'minio';
+import { createTestDatabase, s3Client, s3Env, spawnStage, uniqueName } from '@pronielts/test-services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 // The ingestor CLI, end to end: real ffmpeg on generated media, a real HTTP server on loopback, real
@@ -65,13 +64,7 @@ beforeAll(async () => {
   };
   store = createObjectStore(storageConfigFrom(sharedEnv.parse(env)));
   // An "inbox" bucket on the same server for s3:// sources.
-  const client = new Minio.Client({
-    endPoint: s3.endPoint,
-    port: s3.port,
-    useSSL: false,
-    accessKey: s3.accessKey,
-    secretKey: s3.secretKey,
-  });
+  const client = s3Client(s3);
   await client.makeBucket(inbox, 'us-east-1');
   await client.fPutObject(inbox, 'uploads/speech48k.flac', path.join(dir, 'speech48k.flac'));
 });

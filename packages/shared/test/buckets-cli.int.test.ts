@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { s3Env, spawnStage, uniqueName } from '@pronielts/test-services';
-import * as Minio from 'minio';
+import { s3Client, s3Env, spawnStage, uniqueName } from '@pronielts/test-services';
 import { describe, expect, inject, it } from 'vitest';
 
 const CLI = path.resolve(import.meta.dirname, '../dist/storage/buckets-cli.js');
@@ -12,14 +11,7 @@ describe('pronielts-buckets against real S3 servers', () => {
     it(`creates the three buckets on ${ep.name}; a second run is a no-op`, async () => {
       const prefix = `${uniqueName()}-`;
       const env = s3Env(ep, prefix);
-      const client = new Minio.Client({
-        endPoint: ep.endPoint,
-        port: ep.port,
-        useSSL: false,
-        accessKey: ep.accessKey,
-        secretKey: ep.secretKey,
-        pathStyle: true,
-      });
+      const client = s3Client(ep);
       for (const b of SEED_BUCKETS) expect(await client.bucketExists(prefix + b)).toBe(false);
 
       const first = spawnStage(CLI, ['ensure'], env);

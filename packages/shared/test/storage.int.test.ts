@@ -1,5 +1,4 @@
-import { S3_QUIRKS, uniqueName } from '@pronielts/test-services';
-import * as Minio from 'minio';
+import { S3_QUIRKS, s3Client, uniqueName } from '@pronielts/test-services';
 import { describe, expect, inject, it } from 'vitest';
 import { StageError } from '../src/errors.ts';
 import { MinioStore } from '../src/storage/index.ts';
@@ -92,14 +91,7 @@ for (const ep of services.s3) {
       async () => {
         const store = storeFor(ep.name);
         await store.ensureBuckets();
-        const client = new Minio.Client({
-          endPoint: ep.endPoint,
-          port: ep.port,
-          useSSL: false,
-          accessKey: ep.accessKey,
-          secretKey: ep.secretKey,
-          pathStyle: true,
-        });
+        const client = s3Client(ep);
         // What a process killed mid-upload leaves behind.
         await client.initiateNewMultipartUpload(store.bucketName('raw'), 'orphan/left.bin', {});
         expect(await store.incompleteUploads('raw', 'orphan/left.bin')).toEqual(['orphan/left.bin']);

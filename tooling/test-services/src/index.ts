@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as Minio from 'minio';
 import pg from 'pg';
 
 export { type CrashTrialReport, type CrashWorld, crashTrials, prng } from './crash.ts';
@@ -190,4 +191,16 @@ export function s3Env(endpoint: S3Endpoint, bucketPrefix = `${uniqueName()}-`): 
     MINIO_SECRET_KEY: endpoint.secretKey,
     MINIO_BUCKET_PREFIX: bucketPrefix,
   };
+}
+
+/** A plain minio client on a test S3 server, for what a test does beside the store (buckets, raw uploads). */
+export function s3Client(endpoint: S3Endpoint): Minio.Client {
+  return new Minio.Client({
+    endPoint: endpoint.endPoint,
+    port: endpoint.port,
+    useSSL: false,
+    accessKey: endpoint.accessKey,
+    secretKey: endpoint.secretKey,
+    pathStyle: true,
+  });
 }

@@ -6,8 +6,8 @@ import type { Database, StageRun, StageRunStatus } from '../../contracts/rows.ts
  * (max + 1) and guarded by the unique (run_id, stage, attempt) key, so two racing pods cannot share one.
  *
  * A running attempt proves it is alive by holding a PostgreSQL advisory lock keyed by its row id, on a
- * session of its own: the lock goes when its process goes, however it ends (kill -9, OOM, a deleted
- * pod). A new attempt of the same stage and run marks every `running` attempt whose lock it can take as
+ * connection of its own: PostgreSQL releases the lock when that connection closes, which it does when
+ * the process ends, whatever ends it. A new attempt of the same stage and run marks every `running` attempt whose lock it can take as
  * `abandoned`, so no phantom stays `running`. Mapped tasks (several live attempts of one stage on one
  * run) keep their locks and are left alone. On the embedded PGlite the database is one process's (its
  * lock file), so every `running` attempt found at start is abandoned.
