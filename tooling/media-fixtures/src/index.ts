@@ -175,3 +175,4 @@ export async function mediaCorpus(dir: string): Promise<CorpusCase[]> {
   for (const f of ['truncate-src.wav', 'picture.png']) fs.rmSync(p(f), { force: true });
   return cases;
 }
+export * from './exchange.ts';

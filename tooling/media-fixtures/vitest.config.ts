@@ -1,0 +1,3 @@
+import { unitConfig } from '@pronielts/vitest-config';
+
+export default unitConfig();
