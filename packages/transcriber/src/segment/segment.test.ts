@@ -25,6 +25,8 @@ describe('question detection', () => {
     ['Describe a place you like to visit.', true],
     ['I work as a nurse.', false],
     ['Well I think it depends.', false],
+    ['When I was young I repaired bicycles with my father.', false],
+    ['How machines work is what I study.', false],
   ])('%j → %s', (text, q) => {
     expect(isQuestion(text)).toBe(q);
   });
@@ -43,6 +45,22 @@ describe('segmentation into turns', () => {
       ['answer', 'I work as a nurse. I like it.', 1500, 3500],
     ]);
     expect(u.map((x) => x.idx)).toEqual([0, 1]);
+  });
+
+  it("cuts before a question that follows an answer's last sentence with no gap between them", () => {
+    const u = segmentTranscript([
+      seg(
+        'I@0-200 study@200-600 engineering.@600-1200 Why@1200-1400 did@1400-1500 you@1500-1600 choose@1600-1900 it?@1900-2200',
+      ),
+      seg(
+        'I@2600-2700 like@2700-3000 machines.@3000-3600 When@3700-3900 I@3900-4000 was@4000-4200 young@4200-4500 I@4500-4600 fixed@4600-4900 bikes.@4900-5400',
+      ),
+    ]);
+    expect(u.map((x) => [x.turn, x.text])).toEqual([
+      ['answer', 'I study engineering.'],
+      ['question', 'Why did you choose it?'],
+      ['answer', 'I like machines. When I was young I fixed bikes.'],
+    ]);
   });
 
   it('cuts at a long pause and keeps one answer together across short ones', () => {

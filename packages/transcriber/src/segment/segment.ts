@@ -6,11 +6,14 @@ import type { TimedSegment, Word } from '../whisper/whisper-json.ts';
  *
  * Rules, in order:
  *  1. Flatten to words (whisper's word timing when present, else a segment is one "word" span).
- *  2. Cut where the silence between two words is at least `pauseMs`, and after sentence-final
- *     punctuation followed by at least `sentencePauseMs`.
- *  3. A piece is a question when it ends with "?" or opens like one (wh-word, auxiliary inversion,
- *     "tell me", "describe"…); examiner questions and candidate answers alternate in IELTS recordings,
- *     so a question always closes the previous turn.
+ *  2. Cut where the silence between two words is at least `pauseMs`, after sentence-final
+ *     punctuation followed by at least `sentencePauseMs`, after a "?", and before a sentence ending in
+ *     "?" that follows a statement (an answer's last sentence and the next question often come with
+ *     no measurable gap in whisper's word timing).
+ *  3. A piece is a question when it ends with "?", opens with an examiner's imperative ("tell me",
+ *     "describe"…), or opens like a question (wh-word, auxiliary inversion) without ending as a
+ *     statement ("When I was young I …." is an answer); examiner questions and candidate answers
+ *     alternate in IELTS recordings, so a question always closes the previous turn.
  *  4. Fragments shorter than `minMs` merge into the previous utterance (or the next, at the start).
  *  5. An utterance longer than `maxMs` is split at its longest internal pause.
  */
@@ -39,12 +42,29 @@ export interface Utterance {
   turn: Turn;
 }
 
+const PROMPT_OPENERS = /^(tell me|describe|talk about|explain|let's talk|let us talk|in your opinion)\b/i;
 const QUESTION_OPENERS =
-  /^(what|when|where|which|who|whom|whose|why|how|do|does|did|is|are|was|were|can|could|would|will|should|shall|have|has|had|may|might|tell me|describe|talk about|explain|let's talk|let us talk|in your opinion)\b/i;
+  /^(what|when|where|which|who|whom|whose|why|how|do|does|did|is|are|was|were|can|could|would|will|should|shall|have|has|had|may|might)\b/i;
+const STATEMENT_END = /[.!]["')\]]?$/;
+const SENTENCE_END = /[.!?]["')\]]?$/;
 
 export function isQuestion(text: string): boolean {
   const t = text.trim();
-  return t.endsWith('?') || QUESTION_OPENERS.test(t.replace(/^(so|and|ok|okay|now|well|right)[,.]?\s+/i, ''));
+  const opening = t.replace(/^(so|and|ok|okay|now|well|right)[,.]?\s+/i, '');
+  return (
+    t.endsWith('?') ||
+    PROMPT_OPENERS.test(opening) ||
+    (QUESTION_OPENERS.test(opening) && !STATEMENT_END.test(t))
+  );
+}
+
+/** Whether the sentence starting at words[i] ends with "?" (within the next 60 words). */
+function questionSentenceAt(words: Word[], i: number): boolean {
+  for (let j = i; j < Math.min(words.length, i + 60); j++) {
+    const t = words[j]?.text ?? '';
+    if (SENTENCE_END.test(t)) return t.endsWith('?');
+  }
+  return false;
 }
 
 function wordsOf(segments: TimedSegment[]): Word[] {
@@ -85,15 +105,16 @@ export function segmentTranscript(
   // 1–2: pieces at pauses and sentence ends.
   const pieces: Word[][] = [];
   let current: Word[] = [];
-  for (const w of words) {
+  for (const [i, w] of words.entries()) {
     const prev = current.at(-1);
     if (prev) {
       const gap = w.startMs - prev.endMs;
-      const sentenceEnd = /[.!?]["')\]]?$/.test(prev.text);
+      const sentenceEnd = SENTENCE_END.test(prev.text);
       if (
         gap >= opts.pauseMs ||
         (sentenceEnd && gap >= opts.sentencePauseMs) ||
-        (prev.text.endsWith('?') && gap >= 0)
+        prev.text.endsWith('?') ||
+        (sentenceEnd && questionSentenceAt(words, i))
       ) {
         pieces.push(current);
         current = [];
