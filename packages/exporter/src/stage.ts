@@ -10,7 +10,7 @@ export const validateStage: StageDefinition<z.output<typeof ValidateInput>, Env>
   name: 'validate',
   bin: 'pronielts-exporter validate',
   description:
-    'Runs the quality rules over every generated and classified item of a run; each ends approved or rejected with reasons.',
+    'Runs the quality gate over every generated and classified item of a run; each ends approved, rejected or needs_review, with reasons.',
   options: {},
   env,
   envHelp: ENV_HELP,

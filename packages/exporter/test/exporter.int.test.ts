@@ -54,6 +54,8 @@ describe('validate', () => {
         { text: 'I work as a nurse and I really enjoy helping people in my city.' },
         { text: 'Trabajo como enfermera en un hospital grande y me gusta mucho ayudar a la gente cada día.' },
         { text: 'You can always call me on +44 (0)20 7946 0958 if you need anything at all.' },
+        // labels the words contradict: published, flagged needs_review
+        { text: 'I live in a small flat near the city centre, and I love my hometown.', topic: 'art_culture' },
       ],
       items: [
         { name: 'good answer', ...modelAnswer(GOOD) },
@@ -110,13 +112,16 @@ describe('validate', () => {
         'I work as a nurse and I really enjoy helping people in my city.',
         'Trabajo como enfermera en un hospital grande y me gusta mucho ayudar a la gente cada día.',
         'You can always call me on +44 (0)20 7946 0958 if you need anything at all.',
+        'I live in a small flat near the city centre, and I love my hometown.',
       ])
       .execute();
     expect(segs.map((s) => [s.status, s.reasons.map((r) => r.rule).join(',')])).toEqual([
       ['approved', ''],
       ['rejected', 'language'],
       ['rejected', 'pii'],
+      ['needs_review', 'topic_words'],
     ]);
+    expect(p.summary()).toMatchObject({ needsReview: 1, reviews: { topic_words: 1 } });
     expect(p.summary().rejections).toMatchObject({
       paraphrase: 2,
       band: 1,
@@ -156,7 +161,7 @@ describe('validate', () => {
   it('a re-run validates nothing again', async () => {
     const p = spawnStage(CLI, ['validate', '--run-id', 'v-1'], env);
     expect(await p.exit).toBe(0);
-    expect(p.summary().counts).toMatchObject({ out: 0, rejected: 0, skipped: 11 });
+    expect(p.summary().counts).toMatchObject({ out: 0, rejected: 0, skipped: 12 });
   });
 });
 
@@ -187,22 +192,38 @@ describe('export', () => {
       'drills.jsonl': 0,
       'cue_cards.jsonl': 1,
       'follow_ups.jsonl': 1,
-      'segments.jsonl': 1,
+      'segments.jsonl': 2,
     });
     expect(files?.manifest.meta).toMatchObject({
       releaseId: id,
-      counts: { model_answer: 1, cue_card: 1, follow_up: 1, segment: 1 },
+      counts: { model_answer: 1, cue_card: 1, follow_up: 1, segment: 2 },
       sourceRunIds: ['v-1'],
       models: ['llama3.1:8b'],
+      validation: {
+        byStatus: { approved: 4, needs_review: 1, rejected: 7 },
+        byRule: {
+          needs_review: { topic_words: 1 },
+          rejected: { band: 1, language: 1, paraphrase: 2, pii: 2, profanity: 1 },
+        },
+      },
     });
+    // the flagged segment is published with its flags; the approved one without
+    const segments = (await text(await store.get('processed', `releases/${id}/segments.jsonl`)))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { text: string; needs_review: boolean; review: Array<{ rule: string }> });
+    expect(segments.map((l) => [l.needs_review, l.review.map((r) => r.rule)]).sort()).toEqual([
+      [false, []],
+      [true, ['topic_words']],
+    ]);
     expect(files?.manifest.meta.promptVersions).toEqual(['classify-v1', 'seed-v1']);
     const row = await db.selectFrom('exports').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({
       status: 'complete',
-      item_count: 4,
+      item_count: 5,
       manifest_key: `releases/${id}/manifest.json`,
     });
-    expect(row.diff).toMatchObject({ previousReleaseId: null, added: 4, removed: 0, changed: 0 });
+    expect(row.diff).toMatchObject({ previousReleaseId: null, added: 5, removed: 0, changed: 0 });
   });
 
   it('exporting the same run again gives the same release id and no new rows or objects', async () => {
@@ -231,7 +252,7 @@ describe('export', () => {
     const id = String(p.summary().releaseId);
     const row = await db.selectFrom('exports').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     expect(row.run_ids).toEqual(['v-1', 'v-2']);
-    expect(row.item_count).toBe(5);
+    expect(row.item_count).toBe(6);
     expect(row.diff).toMatchObject({ added: 1, removed: 0, changed: 0 });
     expect((await releaseFiles(id))?.lines['cue_cards.jsonl']).toBe(2);
   });

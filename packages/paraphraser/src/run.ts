@@ -109,7 +109,8 @@ export function planTasks(
             sourceSegmentId: seg.segment_id,
             topic: seg.topic,
             targetBand: null,
-            payload: d,
+            // the answer the prompt carried: the gate checks the drill does not just copy it
+            payload: { ...d, source_text: seg.text },
             suspicious,
           })),
       });
@@ -138,7 +139,7 @@ export function planTasks(
           sourceSegmentId: null,
           topic,
           targetBand: null,
-          payload: { topic, ...(value as object) },
+          payload: { topic, ...(value as object), source_questions: questions },
           suspicious: false,
         },
       ],
@@ -156,7 +157,7 @@ export function planTasks(
           sourceSegmentId: null,
           topic,
           targetBand: null,
-          payload: { topic, ...(value as object) },
+          payload: { topic, ...(value as object), source_questions: questions },
           suspicious: false,
         },
       ],

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ManifestFile } from '@pronielts/shared/contracts';
-import type { Db } from '@pronielts/shared/db';
+import { type Db, validationCounts } from '@pronielts/shared/db';
 import { StageError } from '@pronielts/shared/errors';
 import type { StageContext, StageResult } from '@pronielts/shared/stage';
 import { type PublishFile, putFiles, putManifest, readManifest } from '@pronielts/shared/storage';
@@ -353,6 +353,7 @@ async function completeWithManifest(
     models: provenance.models,
     promptVersions: provenance.promptVersions,
     rulesVersion: version,
+    validation: await validationCounts(conn, row.run_ids, version),
     diff: row.diff,
   });
   await completeRelease(conn, row.id, `${prefix}/manifest.json`);

@@ -80,7 +80,10 @@ const RUN_GENERATED = (runId: string, rulesVersion: string) => sql`
   join validations v on v.item_id = g.id and v.rules_version = ${rulesVersion} and v.status = 'approved'
   where g.run_id = ${runId}`;
 
-/** The run's approved segments, each with a content snapshot and its sha256 (classifications change). */
+/**
+ * The run's published segments, each with a content snapshot and its sha256 (classifications change):
+ * approved ones, and those flagged needs_review (with the flags: `needs_review`, `review`).
+ */
 const RUN_SEGMENTS = (runId: string, rulesVersion: string) => sql`
   select s.item_id, 'segment' as kind, s.model, s.prompt_version,
          encode(sha256(convert_to(s.content::text, 'UTF8')), 'hex') as content_sha256, s.content
@@ -89,9 +92,12 @@ const RUN_SEGMENTS = (runId: string, rulesVersion: string) => sql`
            jsonb_build_object('id', c.id, 'kind', 'segment', 'run_id', ${runId}::text, 'text', sg.text,
                               'part', c.part, 'segment_kind', c.kind, 'topic', c.topic, 'band', c.band,
                               'cefr', c.cefr, 'pronunciation_focus', c.pronunciation_focus, 'model', c.model,
-                              'prompt_version', c.prompt_version, 'start_ms', sg.start_ms, 'end_ms', sg.end_ms) as content
+                              'prompt_version', c.prompt_version, 'start_ms', sg.start_ms, 'end_ms', sg.end_ms,
+                              'turn', sg.turn, 'needs_review', v.status = 'needs_review',
+                              'review', case when v.status = 'needs_review' then v.reasons else '[]'::jsonb end) as content
     from classifications c
-    join validations v on v.item_id = c.id and v.rules_version = ${rulesVersion} and v.status = 'approved'
+    join validations v on v.item_id = c.id and v.rules_version = ${rulesVersion}
+      and v.status in ('approved', 'needs_review')
     join segments sg on sg.id = c.segment_id
     join transcripts t on t.id = sg.transcript_id
     where t.media_id in (select media_id from run_media where run_id = ${runId} and status = 'accepted')

@@ -16,21 +16,47 @@ export interface ValidationItem {
   /** For classifications. */
   band?: number | null;
   cefr?: string | null;
+  /** For classifications: the segmenter's turn, measured from the audio (a fact; the LLM's kind is not). */
+  turn?: 'question' | 'answer' | null;
+  /**
+   * For generated items: the transcript text the prompt gave the model (a drill's answer, the examiner
+   * questions of a cue card's or follow-ups' topic), which the item must not copy.
+   */
+  promptData?: string[];
+  /** For model answers: the other answers written for the same source, with their target bands. */
+  siblings?: Array<{ band: number; text: string }>;
 }
 
+export type RuleId =
+  | 'schema'
+  | 'length'
+  | 'language'
+  | 'pii'
+  | 'profanity'
+  | 'repetition'
+  | 'copied_prompt'
+  | 'question_form'
+  | 'cue_card_form'
+  | 'drill_focus'
+  | 'paraphrase'
+  | 'band'
+  | 'band_richness'
+  | 'turn_kind'
+  | 'band_plausibility'
+  | 'cefr_band'
+  | 'topic_words'
+  | 'duplicate';
+
 export interface Reason {
-  rule:
-    | 'schema'
-    | 'length'
-    | 'language'
-    | 'pii'
-    | 'profanity'
-    | 'repetition'
-    | 'paraphrase'
-    | 'band'
-    | 'duplicate';
+  rule: RuleId;
   detail: string;
 }
+
+/**
+ * What a validation ends as: approved; rejected (a rule whose outcome is "reject" fired: never
+ * published); or needs_review (only "review" rules fired: published, flagged for a reviewer).
+ */
+export type ValidationStatus = 'approved' | 'rejected' | 'needs_review';
 
 /** Builds the readable text of a generated item's payload, per kind. */
 export function textsOf(

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ValidationItem } from './item.ts';
 import { textsOf } from './item.ts';
-import { DEFAULT_LENGTHS, itemRules, type RuleConfig } from './rules.ts';
-import { bandHashes, estimatedSimilarity, exactHash, minhash } from './text.ts';
+import { DEFAULT_LENGTHS, isQuestion, itemRules, RULES, type RuleConfig, statusOf } from './rules.ts';
+import { bandHashes, estimatedSimilarity, exactHash, minhash, mtld } from './text.ts';
 
 const cfg: RuleConfig = {
   languageMinChars: 40,
@@ -54,12 +54,17 @@ function cueCard(
   return { id: 'gi_2', itemType: 'generated', kind: 'cue_card', payload, ...textsOf('cue_card', payload) };
 }
 
-function segment(text: string, band = 6, cefr = 'B2'): ValidationItem {
+function segment(
+  text: string,
+  band = 6,
+  cefr = 'B2',
+  over: Partial<{ kind: string; topic: string; turn: 'question' | 'answer' }> = {},
+): ValidationItem {
   const payload = {
     text,
     part: '1',
-    kind: 'candidate_answer',
-    topic: 'work',
+    kind: over.kind ?? 'candidate_answer',
+    topic: over.topic ?? 'work',
     band,
     cefr,
     pronunciation_focus: [],
@@ -72,6 +77,7 @@ function segment(text: string, band = 6, cefr = 'B2'): ValidationItem {
     ...textsOf('segment', payload),
     band,
     cefr,
+    turn: over.turn ?? 'answer',
   };
 }
 
@@ -205,13 +211,10 @@ describe('quality gate rules', () => {
     expect(rules(modelAnswer(GOOD_ANSWER, { target_band: 6, source_band: 7 }))).toContain('band');
   });
 
-  it('band: rejects a classification whose CEFR does not match its band', () => {
-    expect(rules(segment('I work as a nurse and I really enjoy helping people.', 8.5, 'A2'))).toContain(
-      'band',
-    );
-    expect(rules(segment('I work as a nurse and I really enjoy helping people.', 6, 'B1'))).not.toContain(
-      'band',
-    );
+  it('cefr_band: flags a classification whose CEFR does not match its band', () => {
+    const text = 'I work as a nurse in a big hospital and I really enjoy helping people every single day.';
+    expect(rules(segment(text, 6, 'A1'))).toContain('cefr_band');
+    expect(rules(segment(text, 6, 'B1'))).not.toContain('cefr_band');
   });
 });
 
@@ -246,5 +249,185 @@ describe('duplicate fingerprints', () => {
     ).toContain('repetition');
     expect(rules(modelAnswer(GOOD_ANSWER))).not.toContain('repetition');
     expect(rules(segment(loop))).not.toContain('repetition');
+  });
+});
+
+function followUps(questions: string[], sourceQuestions: string[] = []): ValidationItem {
+  const payload = { topic: 'hometown', questions, source_questions: sourceQuestions };
+  return {
+    id: 'gi_3',
+    itemType: 'generated',
+    kind: 'follow_up',
+    payload,
+    ...textsOf('follow_up', payload),
+    promptData: sourceQuestions,
+  };
+}
+
+function drill(focus: string, instruction: string, items: string[], sourceText = SOURCE): ValidationItem {
+  const payload = {
+    focus,
+    instruction,
+    items,
+    tip: 'Say each one slowly, then at normal speed.',
+    source_text: sourceText,
+  };
+  return {
+    id: 'gi_4',
+    itemType: 'generated',
+    kind: 'drill',
+    payload,
+    ...textsOf('drill', payload),
+    promptData: [sourceText],
+  };
+}
+
+const QUESTIONS = [
+  'What do you like most about the place where you live?',
+  'In your opinion, why do young people move to big cities?',
+  'How has your neighbourhood changed in recent years?',
+];
+
+describe('form rules', () => {
+  it('question_form: rejects follow-ups that are answers with a question mark, keeps real questions', () => {
+    expect(rules(followUps(QUESTIONS))).toEqual([]);
+    const item = followUps([
+      ...QUESTIONS.slice(0, 2),
+      'I live in the city and I like it because it is busy?',
+    ]);
+    expect(rules(item)).toEqual(['question_form']);
+    expect(details(item)).toContain('1 of 3 are not questions');
+    expect(isQuestion('And do you think that will change?')).toBe(true);
+    expect(isQuestion('Thinking about your town, what would you improve?')).toBe(true);
+    expect(isQuestion('Tell me about your town.')).toBe(false);
+  });
+
+  it("copied_prompt: rejects a follow-up that is the examiner's question again, or a drill copying the answer", () => {
+    const asked = 'Do you live in a house or an apartment?';
+    expect(
+      rules(followUps([...QUESTIONS.slice(0, 2), 'Do you live in a house or an apartment?'], [asked])),
+    ).toEqual(['copied_prompt']);
+    expect(rules(followUps(QUESTIONS, [asked]))).toEqual([]);
+    const answer = 'I think the weather in my city is very wet and windy in the winter months.';
+    const copying = drill(
+      'linking',
+      'Link the words smoothly as you read.',
+      ['the weather in my city is very wet and windy', 'wet and windy', 'in the winter'],
+      answer,
+    );
+    expect(rules(copying)).toContain('copied_prompt');
+    const using = drill(
+      'linking',
+      'Link the words smoothly as you read.',
+      ['wet and windy', 'in the winter', 'my city is'],
+      answer,
+    );
+    expect(rules(using)).not.toContain('copied_prompt');
+  });
+
+  it('cue_card_form: needs a "Describe …" prompt and a closing line of its own', () => {
+    expect(rules(cueCard('Talk about a quiet place where you like to spend your time.'))).toContain(
+      'cue_card_form',
+    );
+    expect(rules(cueCard('Describe a quiet place where you like to spend time.'))).not.toContain(
+      'cue_card_form',
+    );
+  });
+
+  it('drill_focus: a drill must mention its focus, and sound drills must contain the sound', () => {
+    const th = (items: string[], instruction = 'Put your tongue between your teeth for the th sound.') =>
+      drill('th_sounds', instruction, items);
+    expect(rules(th(['think', 'three', 'weather', 'mother']))).toEqual([]);
+    expect(details(th(['cat', 'dog', 'house', 'weather']))).toContain('only 1 of 4 items practise it');
+    expect(details(th(['think', 'three', 'weather'], 'Repeat each word after the recording.'))).toContain(
+      'never mention it',
+    );
+  });
+});
+
+describe('band_richness', () => {
+  const LOW =
+    'I work as a nurse in a big hospital. It is a good job because I help people every day, and I like it a lot.';
+  const HIGH =
+    'I work as a nurse in a large teaching hospital, which I find genuinely rewarding because, although the shifts are demanding, I get to make a tangible difference to patients every single day.';
+  const answer = (band: number, text: string, siblings: Array<{ band: number; text: string }>) => ({
+    ...modelAnswer(text, { target_band: band, source_band: 5 }),
+    siblings,
+  });
+
+  it('rejects a higher-band answer poorer than a lower-band one on two of length, MTLD, sentence variety', () => {
+    expect(rules(answer(8, LOW, [{ band: 6, text: HIGH }]))).toContain('band_richness');
+    expect(details(answer(8, LOW, [{ band: 6, text: HIGH }]))).toMatch(
+      /band 8 is poorer than the band 6 answer in words/,
+    );
+  });
+
+  it('passes answers that grow with the band, and compares only with lower bands', () => {
+    expect(rules(answer(8, HIGH, [{ band: 6, text: LOW }]))).not.toContain('band_richness');
+    expect(rules(answer(6, LOW, [{ band: 8, text: HIGH }]))).not.toContain('band_richness');
+  });
+
+  it('MTLD does not fall as a varied text grows, unlike the type-token ratio', () => {
+    expect(mtld(HIGH)).toBeGreaterThan(mtld('the cat and the cat and the cat and the cat and the cat'));
+    expect(Math.abs(mtld(`${HIGH} ${HIGH.replace('nurse', 'doctor')}`) - mtld(HIGH))).toBeLessThan(
+      mtld(HIGH),
+    );
+  });
+});
+
+describe('consistency with what was measured (needs_review)', () => {
+  const FLUENT =
+    'I live in a small apartment near the city centre. It is quite noisy at night, but I really like it because I can walk to work and there are lots of cafes and parks nearby.';
+
+  it("turn_kind: flags an answer the LLM calls an examiner question, and the segmenter's turn stays", () => {
+    const s = segment(FLUENT, 6, 'B2', { kind: 'examiner_question', topic: 'hometown' });
+    expect(rules(s)).toEqual(['turn_kind']);
+    expect(statusOf(itemRules(s, cfg))).toBe('needs_review');
+    expect(rules(segment(FLUENT, 6, 'B2', { kind: 'candidate_answer', topic: 'hometown' }))).toEqual([]);
+  });
+
+  it('band_plausibility: flags band 1 on a long fluent answer and band 8 on a few words', () => {
+    expect(details(segment(FLUENT, 1, 'A1', { topic: 'hometown' }))).toContain('band 1 on a 36-word answer');
+    expect(rules(segment('Yes, I like it very much.', 8, 'C1', { topic: 'hometown' }))).toEqual([
+      'band_plausibility',
+    ]);
+    // questions have no band to judge
+    expect(
+      rules(
+        segment('Do you like it?', 8, 'C1', {
+          topic: 'hometown',
+          turn: 'question',
+          kind: 'examiner_question',
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('topic_words: flags a topic the words do not support when they point to another', () => {
+    const s = segment(FLUENT, 6, 'B2', { topic: 'art_culture' });
+    expect(rules(s)).toEqual(['topic_words']);
+    expect(details(s)).toContain('topic art_culture, but its words point to hometown');
+    // a text too thin to point anywhere is left alone
+    expect(rules(segment('Yes, I think so, mostly.', 5, 'B1', { topic: 'art_culture' }))).toEqual([]);
+  });
+
+  it('statusOf: any reject rule rejects; only review rules flag; none approves', () => {
+    expect(statusOf([])).toBe('approved');
+    expect(statusOf([{ rule: 'topic_words', detail: '' }])).toBe('needs_review');
+    expect(
+      statusOf([
+        { rule: 'topic_words', detail: '' },
+        { rule: 'pii', detail: '' },
+      ]),
+    ).toBe('rejected');
+  });
+
+  it('every rule in the table has a reason, and the gate documents every rule id', async () => {
+    const fs = await import('node:fs');
+    const doc = fs.readFileSync(new URL('../../../../docs/quality-gate.md', import.meta.url), 'utf8');
+    for (const r of RULES) {
+      expect(r.reason.length).toBeGreaterThan(5);
+      expect(doc, r.id).toContain(`\`${r.id}\``);
+    }
   });
 });

@@ -91,3 +91,44 @@ export function estimatedSimilarity(a: number[], b: number[]): number {
   for (let i = 0; i < MINHASH_SIZE; i++) if (a[i] === b[i]) same++;
   return same / MINHASH_SIZE;
 }
+
+/** The words of a text, lower case, punctuation dropped (apostrophes kept: "don't"). */
+export function words(text: string): string[] {
+  return normalize(text.replace(/['’]/g, '')).split(' ').filter(Boolean);
+}
+
+/** The sentences of a text: split after ".", "!" or "?" (and line ends), empty ones dropped. */
+export function sentences(text: string): string[] {
+  return text
+    .split(/(?<=[.!?])\s+|\n+/)
+    .map((s) => s.trim())
+    .filter((s) => /\p{L}/u.test(s));
+}
+
+/**
+ * MTLD, the measure of textual lexical diversity (McCarthy & Jarvis 2010): the mean length of the runs
+ * of words over which the type-token ratio stays above 0.72, averaged over a forward and a backward
+ * pass. Unlike the type-token ratio it does not fall as a text grows, so short and long texts compare.
+ */
+export function mtld(text: string, threshold = 0.72): number {
+  const ws = words(text);
+  if (ws.length === 0) return 0;
+  const pass = (seq: string[]) => {
+    let factors = 0;
+    let types = new Set<string>();
+    let tokens = 0;
+    for (const w of seq) {
+      types.add(w);
+      tokens++;
+      if (types.size / tokens <= threshold) {
+        factors++;
+        types = new Set();
+        tokens = 0;
+      }
+    }
+    // the unfinished run counts as the fraction of a factor it got through
+    if (tokens > 0) factors += (1 - types.size / tokens) / (1 - threshold);
+    return factors > 0 ? seq.length / factors : seq.length;
+  };
+  return (pass(ws) + pass([...ws].reverse())) / 2;
+}

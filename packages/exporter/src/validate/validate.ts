@@ -11,12 +11,37 @@ import type { StageContext, StageResult } from '@pronielts/shared/stage';
 import type { Env } from '../env.ts';
 import { ruleConfigFrom, rulesVersion } from './config.ts';
 import { type Reason, textsOf, type ValidatedKind, type ValidationItem } from './item.ts';
-import { itemRules } from './rules.ts';
+import { itemRules, statusOf } from './rules.ts';
 import { bandHashes, exactHash, jaccard, minhash, shingles } from './text.ts';
 
 export { ruleConfigFrom, rulesVersion } from './config.ts';
 
+/**
+ * The duplicate rule, given what is published: the owner of the same normalised text, if any, and the
+ * candidates of the same kind (LSH band matches and items published earlier in the page) with their
+ * shingle sets. The exact Jaccard of the shingle sets decides.
+ */
+export function duplicateRule(
+  id: string,
+  words: Set<string>,
+  exactOwner: string | undefined,
+  published: Array<{ id: string; words: Set<string> }>,
+  cfg: { nearDuplicate: number },
+): Reason[] {
+  if (exactOwner && exactOwner !== id)
+    return [{ rule: 'duplicate', detail: `same text as approved item ${exactOwner}` }];
+  const near = published
+    .filter((c) => c.id !== id)
+    .map((c) => ({ id: c.id, sim: jaccard(words, c.words) }))
+    .sort((a, b) => b.sim - a.sim)[0];
+  if (!near || near.sim < cfg.nearDuplicate) return [];
+  return [
+    { rule: 'duplicate', detail: `near-duplicate (${near.sim.toFixed(2)}) of approved item ${near.id}` },
+  ];
+}
+
 const num = (v: unknown) => (v === null || v === undefined || v === '' ? null : Number(v));
+const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 export function toValidationItem(row: ItemToValidate): ValidationItem {
   const kind = row.kind as ValidatedKind;
@@ -33,9 +58,18 @@ export function toValidationItem(row: ItemToValidate): ValidationItem {
       ? {
           source: { text: String(p.source_text ?? ''), band: num(p.source_band) },
           targetBand: num(row.target_band ?? p.target_band),
+          siblings: (row.siblings ?? []).map((s) => ({ band: Number(s.band), text: s.text })),
         }
       : {}),
-    ...(kind === 'segment' ? { band: num(p.band), cefr: typeof p.cefr === 'string' ? p.cefr : null } : {}),
+    ...(kind === 'drill' ? { promptData: strings([p.source_text]) } : {}),
+    ...(kind === 'cue_card' || kind === 'follow_up' ? { promptData: strings(p.source_questions) } : {}),
+    ...(kind === 'segment'
+      ? {
+          band: num(p.band),
+          cefr: typeof p.cefr === 'string' ? p.cefr : null,
+          turn: p.turn === 'question' || p.turn === 'answer' ? p.turn : null,
+        }
+      : {}),
   };
 }
 
@@ -50,10 +84,12 @@ export async function validate(ctx: StageContext<{ runId: string }, Env>): Promi
   const cfg = ruleConfigFrom(env);
   const version = rulesVersion(cfg);
   const before = await countRunValidations(db, ctx.runId, version);
-  const skipped = (before.approved ?? 0) + (before.rejected ?? 0);
+  const skipped = (before.approved ?? 0) + (before.rejected ?? 0) + (before.needs_review ?? 0);
   let approved = 0;
   let rejected = 0;
+  let needsReview = 0;
   const rejections: Record<string, number> = {};
+  const reviews: Record<string, number> = {};
   let after = '';
   while (!ctx.signal.aborted) {
     const rows = await listItemsToValidate(db, ctx.runId, version, after, env.VALIDATE_BATCH);
@@ -94,35 +130,24 @@ export async function validate(ctx: StageContext<{ runId: string }, Env>): Promi
     const pageApproved: Array<{ kind: string; itemId: string; exact: string; words: Set<string> }> = [];
     for (const p of pending) {
       const { item } = p;
-      if (p.reasons.length === 0) {
+      if (statusOf(p.reasons) !== 'rejected') {
         const exactOwner =
           exactOwners.get(`${item.kind}:${p.exact}`) ??
           pageApproved.find((a) => a.kind === item.kind && a.exact === p.exact)?.itemId;
-        if (exactOwner && exactOwner !== item.id) {
-          p.reasons.push({ rule: 'duplicate', detail: `same text as approved item ${exactOwner}` });
-        } else {
-          // LSH bands found the candidates; the exact Jaccard of the shingle sets decides.
-          const near = [
-            ...(candidates.get(item.kind) ?? []).map((c) => ({ id: c.item_id, words: new Set(c.shingles) })),
-            ...pageApproved
-              .filter((a) => a.kind === item.kind)
-              .map((a) => ({ id: a.itemId, words: a.words })),
-          ]
-            .filter((c) => c.id !== item.id)
-            .map((c) => ({ id: c.id, sim: jaccard(p.words, c.words) }))
-            .sort((a, b) => b.sim - a.sim)[0];
-          if (near && near.sim >= cfg.nearDuplicate) {
-            p.reasons.push({
-              rule: 'duplicate',
-              detail: `near-duplicate (${near.sim.toFixed(2)}) of approved item ${near.id}`,
-            });
-          }
-        }
+        const published = [
+          ...(candidates.get(item.kind) ?? []).map((c) => ({ id: c.item_id, words: new Set(c.shingles) })),
+          ...pageApproved.filter((a) => a.kind === item.kind).map((a) => ({ id: a.itemId, words: a.words })),
+        ];
+        p.reasons.push(...duplicateRule(item.id, p.words, exactOwner, published, cfg));
       }
-      const ok = p.reasons.length === 0;
-      results.push({ itemId: item.id, itemType: item.itemType, approved: ok, reasons: p.reasons });
-      if (ok) {
-        approved++;
+      const status = statusOf(p.reasons);
+      results.push({ itemId: item.id, itemType: item.itemType, status, reasons: p.reasons });
+      const byRule = status === 'rejected' ? rejections : reviews;
+      for (const r of new Set(p.reasons.map((x) => x.rule))) byRule[r] = (byRule[r] ?? 0) + 1;
+      if (status !== 'rejected') {
+        // needs_review items are published (flagged), so they count as corpus for duplicates too
+        if (status === 'approved') approved++;
+        else needsReview++;
         pageApproved.push({ kind: item.kind, itemId: item.id, exact: p.exact, words: p.words });
         fingerprints.push({
           itemId: item.id,
@@ -134,15 +159,19 @@ export async function validate(ctx: StageContext<{ runId: string }, Env>): Promi
         });
       } else {
         rejected++;
-        for (const r of new Set(p.reasons.map((x) => x.rule))) rejections[r] = (rejections[r] ?? 0) + 1;
       }
     }
     await saveValidations(db, version, results, fingerprints);
-    log.info({ page: rows.length, approved, rejected }, 'validated a page');
+    log.info({ page: rows.length, approved, needsReview, rejected }, 'validated a page');
   }
   return {
-    counts: { in: skipped + approved + rejected, out: approved, rejected, skipped },
+    counts: {
+      in: skipped + approved + needsReview + rejected,
+      out: approved + needsReview,
+      rejected,
+      skipped,
+    },
     rejections,
-    extra: { rulesVersion: version },
+    extra: { rulesVersion: version, needsReview, reviews },
   };
 }

@@ -2,7 +2,7 @@ import type { Db } from '@pronielts/shared/db';
 import type { ObjectStore } from '@pronielts/shared/storage';
 import { didWork, type StageOutcome } from '../execute.ts';
 import { STAGE_NAMES } from '../stages.ts';
-import type { ReportData, SampleItem, StageRow } from './data.ts';
+import type { GateRule, ReportData, SampleItem, StageRow } from './data.ts';
 
 const tally = (values: Iterable<string>): Record<string, number> => {
   const out: Record<string, number> = {};
@@ -71,7 +71,7 @@ export async function collectReport(
   const classifications = segIds.length
     ? await db
         .selectFrom('classifications')
-        .select(['id', 'status', 'part', 'kind', 'topic', 'band', 'reject_reason'])
+        .select(['id', 'segment_id', 'status', 'part', 'kind', 'topic', 'band', 'reject_reason'])
         .where('segment_id', 'in', segIds)
         .execute()
     : [];
@@ -119,7 +119,8 @@ export async function collectReport(
           )?.n ?? 0,
         )
       : 0;
-  const approved = validations.filter((v) => v.status === 'approved').length;
+  // needs_review items are published too, flagged
+  const approved = validations.filter((v) => v.status !== 'rejected').length;
   const totals: Record<string, Omit<StageRow, 'name' | 'exitCode' | 'wallMs' | 'durationMs' | 'thisTime'>> = {
     ingest: {
       in: runMedia.length,
@@ -208,6 +209,24 @@ export async function collectReport(
     }
   }
   const ok = classifications.filter((c) => c.status === 'ok');
+  const segmentText = new Map(segments.map((s) => [s.id, s.text]));
+  const textOf = new Map<string, { kind: string; text: string }>([
+    ...items.map(
+      (i) =>
+        [
+          i.id,
+          {
+            kind: i.kind,
+            text: flatten(i.payload)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join('\n'),
+          },
+        ] as const,
+    ),
+    ...classifications.map(
+      (c) => [c.id, { kind: 'segment', text: segmentText.get(c.segment_id) ?? '' }] as const,
+    ),
+  ]);
   return {
     runId,
     generatedAt: new Date().toISOString(),
@@ -238,6 +257,7 @@ export async function collectReport(
       ),
     },
     samples,
+    gate: gateRules(validations, textOf),
     release: release
       ? {
           id: release.id,
@@ -249,4 +269,43 @@ export async function collectReport(
       : null,
     failure: o.failure,
   };
+}
+
+/** The rules that fired on most items (rejections and needs_review flags apart), each with one example. */
+export function gateRules(
+  validations: Array<{ item_id: string; status: string; reasons: Array<{ rule: string; detail: string }> }>,
+  textOf: Map<string, { kind: string; text: string }>,
+  top = 8,
+): GateRule[] {
+  const byRule = new Map<string, { ids: Set<string>; rule: Omit<GateRule, 'items'> }>();
+  for (const v of validations) {
+    if (v.status !== 'rejected' && v.status !== 'needs_review') continue;
+    for (const r of v.reasons) {
+      const key = `${v.status}:${r.rule}`;
+      const seen = byRule.get(key);
+      if (seen) {
+        seen.ids.add(v.item_id);
+        continue;
+      }
+      const item = textOf.get(v.item_id);
+      const text = item?.text ?? '';
+      byRule.set(key, {
+        ids: new Set([v.item_id]),
+        rule: {
+          rule: r.rule,
+          outcome: v.status,
+          example: {
+            id: v.item_id,
+            kind: item?.kind ?? '',
+            detail: r.detail,
+            text: text.length > 300 ? `${text.slice(0, 300)}…` : text,
+          },
+        },
+      });
+    }
+  }
+  return [...byRule.values()]
+    .map(({ ids, rule }) => ({ ...rule, items: ids.size }))
+    .sort((a, b) => b.items - a.items || a.rule.localeCompare(b.rule))
+    .slice(0, top);
 }

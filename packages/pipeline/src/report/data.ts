@@ -31,9 +31,17 @@ export interface SampleItem {
   kind: string;
   topic: string | null;
   targetBand: string | null;
-  status: 'approved' | 'rejected' | 'not validated';
+  status: 'approved' | 'rejected' | 'needs_review' | 'not validated';
   reasons: string[];
   fields: Array<[string, string]>;
+}
+
+export interface GateRule {
+  rule: string;
+  /** What the rule made of the items: rejected, or published flagged needs_review. */
+  outcome: 'rejected' | 'needs_review';
+  items: number;
+  example: { id: string; kind: string; detail: string; text: string };
 }
 
 export interface ReportData {
@@ -54,6 +62,8 @@ export interface ReportData {
     band: Record<string, number>;
   };
   samples: SampleItem[];
+  /** The quality-gate rules that fired most on the run's items, with one example each. */
+  gate: GateRule[];
   release: {
     id: string;
     location: string;

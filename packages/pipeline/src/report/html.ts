@@ -62,6 +62,14 @@ export function renderHtml(d: ReportData): string {
         )
         .join('')}</div>`
     : '<p class="muted" data-testid="samples">no generated items in this run</p>';
+  const gate = d.gate.length
+    ? `<table data-testid="gate"><thead><tr><th>rule</th><th>outcome</th><th class="num">items</th><th>example</th></tr></thead><tbody>${d.gate
+        .map(
+          (g) =>
+            `<tr data-rule="${esc(g.rule)}"><td><code>${esc(g.rule)}</code></td><td class="${g.outcome === 'rejected' ? 'bad' : 'muted'}">${esc(g.outcome.replace('_', ' '))}</td><td class="num">${g.items}</td><td><strong>${esc(g.example.kind.replace('_', ' '))}</strong>: ${esc(g.example.detail)}<br><span class="muted">${esc(g.example.text)}</span></td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '<p class="muted" data-testid="gate">no rule fired: every validated item was approved</p>';
   const r = d.release;
   const release = r
     ? `<dl data-testid="release"><dt>release id</dt><dd><code>${esc(r.id)}</code></dd><dt>stored at</dt><dd><code>${esc(r.location)}</code></dd><dt>items</dt><dd>${r.itemCount} (${esc(
@@ -96,6 +104,9 @@ ${transcript}
 <div class="charts" data-testid="charts">${barChart('IELTS part', d.distributions.part, { id: 'part' })}${barChart('Topic', d.distributions.topic, { id: 'topic' })}${barChart('Band', d.distributions.band, { id: 'band', numeric: true })}</div>
 <h2>Sample generated items</h2>
 ${samples}
+<h2>Quality gate</h2>
+<p class="meta">The rules that fired on most of this run's items, with one example each (docs/quality-gate.md). Rejected items are never published; needs_review items are published, flagged for a reviewer.</p>
+${gate}
 <h2>Release</h2>
 ${release}
 </main></body></html>

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { didWork } from '../execute.ts';
 import { bar, downloadText, progressText } from '../progress/format.ts';
 import { barChart } from './charts.ts';
+import { gateRules } from './collect.ts';
 import type { ReportData } from './data.ts';
 import { renderHtml, timestamp } from './html.ts';
 import { renderTable } from './table.ts';
@@ -53,6 +54,7 @@ const data = (over: Partial<ReportData> = {}): ReportData => ({
     band: { '6.5': 1, '10': 2, '5': 1 },
   },
   samples: [],
+  gate: [],
   release: {
     id: 'rel_1',
     location: '/d/objects/pronielts-processed/releases/rel_1/',
@@ -140,5 +142,49 @@ describe('the LLM line of the report', () => {
     expect(renderHtml(data({ llm: { model: 'llama3.1:8b', host: 'h', note: null } }))).not.toContain(
       'llm-note',
     );
+  });
+});
+
+describe('quality gate section', () => {
+  const v = (id: string, status: string, ...rules: string[]) => ({
+    item_id: id,
+    status,
+    reasons: rules.map((rule) => ({ rule, detail: `${rule} on ${id}` })),
+  });
+  const texts = new Map([
+    ['a', { kind: 'follow_up', text: 'questions: I live in the city?' }],
+    ['b', { kind: 'follow_up', text: 'questions: <b>Why?</b>' }],
+    ['c', { kind: 'segment', text: 'I live in a small apartment.' }],
+  ]);
+
+  it('ranks rules by the items they fired on, rejections and flags apart, one example each', () => {
+    const g = gateRules(
+      [
+        v('a', 'rejected', 'question_form', 'question_form'),
+        v('b', 'rejected', 'question_form', 'repetition'),
+        v('c', 'needs_review', 'topic_words'),
+        v('d', 'approved'),
+      ],
+      texts,
+    );
+    expect(g.map((r) => [r.rule, r.outcome, r.items])).toEqual([
+      ['question_form', 'rejected', 2],
+      ['repetition', 'rejected', 1],
+      ['topic_words', 'needs_review', 1],
+    ]);
+    expect(g[0]?.example).toEqual({
+      id: 'a',
+      kind: 'follow_up',
+      detail: 'question_form on a',
+      text: 'questions: I live in the city?',
+    });
+  });
+
+  it('renders the rules with their example, escaped, or says none fired', () => {
+    const gate = gateRules([v('b', 'rejected', 'repetition')], texts);
+    const html = renderHtml(data({ gate }));
+    expect(html).toContain('data-rule="repetition"');
+    expect(html).toContain('&lt;b&gt;Why?&lt;/b&gt;');
+    expect(renderHtml(data())).toContain('no rule fired');
   });
 });

@@ -91,6 +91,16 @@ export const ReleaseManifestMeta = z.object({
   sourceRunIds: z.array(RunId),
   models: z.array(z.string()),
   promptVersions: z.array(z.string()),
+  /**
+   * How the quality gate judged the source runs' items: by status (approved, needs_review, rejected)
+   * and, per status, the items each rule fired on.
+   */
+  validation: z
+    .object({
+      byStatus: z.record(z.string(), z.number().int().nonnegative()),
+      byRule: z.record(z.string(), z.record(z.string(), z.number().int().nonnegative())),
+    })
+    .optional(),
 });
 export const ReleaseManifest = manifestOf('release', ReleaseManifestMeta);
 export type ReleaseManifest = z.infer<typeof ReleaseManifest>;
@@ -129,6 +139,11 @@ export const SegmentReleaseLine = z.strictObject({
   prompt_version: z.string().min(1),
   start_ms: z.number().int().nonnegative(),
   end_ms: z.number().int().nonnegative(),
+  /** The segmenter's turn, measured from the audio (the LLM's opinion is `segment_kind`). */
+  turn: z.enum(['question', 'answer']).nullable(),
+  /** Published but flagged: rules about its labels fired (docs/quality-gate.md); `review` says which. */
+  needs_review: z.boolean(),
+  review: z.array(z.object({ rule: z.string(), detail: z.string() })),
 });
 export type SegmentReleaseLine = z.infer<typeof SegmentReleaseLine>;
 

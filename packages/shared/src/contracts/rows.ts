@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, JSONColumnType, Selectable, } from 'kysely';
+import type { ColumnType, Generated, JSONColumnType, Selectable } from 'kysely';
 import { z } from 'zod';
 
 /**
@@ -168,7 +168,7 @@ export interface ValidationsTable {
   item_id: string;
   item_type: 'generated' | 'classification';
   rules_version: string;
-  status: 'approved' | 'rejected';
+  status: 'approved' | 'rejected' | 'needs_review';
   reasons: JSONColumnType<Array<{ rule: string; detail: string }>, string, string>;
   validated_at: CreatedAt;
 }

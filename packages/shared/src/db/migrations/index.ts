@@ -8,6 +8,7 @@ import * as m20261122T060000 from './20261122T060000-generated-items-run-kind.ts
 import * as m20261122T070000 from './20261122T070000-release-composition.ts';
 import * as m20261122T080000 from './20261122T080000-release-sets.ts';
 import * as m20261204T000000 from './20261204T000000-stage-run-statuses.ts';
+import * as m20261205T000000 from './20261205T000000-validation-needs-review.ts';
 
 /**
  * Every migration, by timestamped name. Kysely runs them in name order and records them in
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '20261122T070000-release-composition': m20261122T070000,
   '20261122T080000-release-sets': m20261122T080000,
   '20261204T000000-stage-run-statuses': m20261204T000000,
+  '20261205T000000-validation-needs-review': m20261205T000000,
 };

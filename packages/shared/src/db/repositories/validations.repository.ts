@@ -8,6 +8,8 @@ export interface ItemToValidate {
   kind: string;
   payload: Record<string, unknown>;
   target_band: string | null;
+  /** For model answers: the other answers generated for the same source segment in the run. */
+  siblings: Array<{ band: string; text: string }> | null;
 }
 
 /**
@@ -23,14 +25,21 @@ export async function listItemsToValidate(
 ): Promise<ItemToValidate[]> {
   const r = await sql<ItemToValidate>`
     select * from (
-      select g.id, 'generated' as item_type, g.kind, g.payload, g.target_band::text as target_band
+      select g.id, 'generated' as item_type, g.kind, g.payload, g.target_band::text as target_band,
+             case when g.kind = 'model_answer' then (
+               select coalesce(jsonb_agg(jsonb_build_object('band', o.target_band::text, 'text', o.payload->>'text')), '[]')
+               from generated_items o
+               where o.run_id = g.run_id and o.kind = 'model_answer' and o.id <> g.id
+                 and o.source_segment_id = g.source_segment_id
+             ) end as siblings
       from generated_items g
       where g.run_id = ${runId}
       union all
       select c.id, 'classification' as item_type, 'segment' as kind,
              jsonb_build_object('text', s.text, 'part', c.part, 'kind', c.kind, 'topic', c.topic,
-                                'band', c.band, 'cefr', c.cefr, 'pronunciation_focus', c.pronunciation_focus) as payload,
-             null as target_band
+                                'band', c.band, 'cefr', c.cefr, 'pronunciation_focus', c.pronunciation_focus,
+                                'turn', s.turn) as payload,
+             null as target_band, null as siblings
       from (
         select distinct on (c.segment_id) c.* from classifications c
         join segments s on s.id = c.segment_id
@@ -48,16 +57,54 @@ export async function listItemsToValidate(
   return r.rows;
 }
 
+/** The ids of the runs' validated items: their generated items and their segments' classifications. */
+const RUN_ITEM_IDS = (runIds: string[]) => sql`
+  select id from generated_items where run_id in (${sql.join(runIds)})
+  union all
+  select c.id from classifications c join segments s on s.id = c.segment_id
+  join transcripts t on t.id = s.transcript_id
+  where t.media_id in (select media_id from run_media where run_id in (${sql.join(runIds)}))`;
+
 export async function countRunValidations(db: Kysely<Database>, runId: string, rulesVersion: string) {
   const r = await sql<{ status: string; n: string }>`
     select v.status, count(*)::text as n from validations v
-    where v.rules_version = ${rulesVersion}
-      and (v.item_id in (select id from generated_items where run_id = ${runId})
-        or v.item_id in (select c.id from classifications c join segments s on s.id = c.segment_id
-                         join transcripts t on t.id = s.transcript_id
-                         where t.media_id in (select media_id from run_media where run_id = ${runId})))
+    where v.rules_version = ${rulesVersion} and v.item_id in (${RUN_ITEM_IDS([runId])})
     group by v.status`.execute(db);
   return Object.fromEntries(r.rows.map((x) => [x.status, Number(x.n)])) as Record<string, number>;
+}
+
+export interface ValidationCounts {
+  /** Items by status: approved, needs_review, rejected. */
+  byStatus: Record<string, number>;
+  /** Per status, the items each rule fired on. */
+  byRule: Record<string, Record<string, number>>;
+}
+
+/** How the runs' items were judged under a rules version: by status, and per status by rule. */
+export async function validationCounts(
+  db: Kysely<Database>,
+  runIds: string[],
+  rulesVersion: string,
+): Promise<ValidationCounts> {
+  const out: ValidationCounts = { byStatus: {}, byRule: {} };
+  if (runIds.length === 0) return out;
+  const r = await sql<{ status: string; rule: string | null; total: boolean; n: string }>`
+    select v.status, r.reason->>'rule' as rule, grouping(r.reason->>'rule') = 1 as total,
+           count(distinct v.item_id)::text as n
+    from validations v
+    left join lateral jsonb_array_elements(v.reasons) as r(reason) on true
+    where v.rules_version = ${rulesVersion} and v.item_id in (${RUN_ITEM_IDS(runIds)})
+    group by grouping sets ((v.status), (v.status, r.reason->>'rule'))`.execute(db);
+  for (const row of r.rows) {
+    if (row.total) {
+      out.byStatus[row.status] = Number(row.n);
+    } else if (row.rule !== null) {
+      const rules = out.byRule[row.status] ?? {};
+      rules[row.rule] = Number(row.n);
+      out.byRule[row.status] = rules;
+    }
+  }
+  return out;
 }
 
 export interface Fingerprint {
@@ -102,7 +149,7 @@ export async function saveValidations(
   results: Array<{
     itemId: string;
     itemType: 'generated' | 'classification';
-    approved: boolean;
+    status: 'approved' | 'rejected' | 'needs_review';
     reasons: Array<{ rule: string; detail: string }>;
   }>,
   fingerprints: Fingerprint[],
@@ -116,7 +163,7 @@ export async function saveValidations(
           item_id: r.itemId,
           item_type: r.itemType,
           rules_version: rulesVersion,
-          status: r.approved ? ('approved' as const) : ('rejected' as const),
+          status: r.status,
           reasons: JSON.stringify(r.reasons),
         })),
       )
