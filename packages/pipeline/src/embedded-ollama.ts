@@ -83,14 +83,18 @@ export async function startEmbeddedOllama(o: EmbeddedOllamaOptions): Promise<Emb
     // generations only slow each other down.
     OLLAMA_NUM_PARALLEL: '1',
   };
+  const pidFile = path.join(o.stateDir, 'ollama.pid');
+  stopLeftover(pidFile, o.bin);
   const log = fs.openSync(path.join(o.stateDir, 'ollama.log'), 'a');
   const child: ChildProcess = spawn(o.bin, ['serve'], { env, stdio: ['ignore', log, log] });
   fs.closeSync(log);
+  if (child.pid) fs.writeFileSync(pidFile, String(child.pid));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await Promise.race([exited, sleep(5000)]);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    fs.rmSync(pidFile, { force: true });
   };
   try {
     const deadline = Date.now() + 30_000;
@@ -118,6 +122,24 @@ export async function startEmbeddedOllama(o: EmbeddedOllamaOptions): Promise<Emb
     await stop();
     throw err;
   }
+}
+
+/**
+ * Stops the Ollama a previous run left behind: a runner killed outright (SIGKILL) cannot stop its
+ * child, which then keeps serving on its private port. Only a process that is still this binary's
+ * `serve` is stopped (the pid may have been reused since).
+ */
+export function stopLeftover(pidFile: string, bin: string): void {
+  const pid = Number(fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8') : NaN);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (path.basename(cmd[0] ?? '') === path.basename(bin) && cmd[1] === 'serve')
+      process.kill(pid, 'SIGTERM');
+  } catch {
+    // gone already (or no /proc): nothing to stop
+  }
+  fs.rmSync(pidFile, { force: true });
 }
 
 async function has(host: string, model: string): Promise<boolean> {
