@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ClassificationOutput, CueCardOutput, DrillsOutput, FollowUpsOutput } from './ielts.ts';
+import {
+  ClassificationOutput,
+  CueCardOutput,
+  DrillsOutput,
+  FollowUpsOutput,
+  ModelAnswersOutput,
+} from './ielts.ts';
 
 const messages = (r: { error?: { issues: Array<{ message: string }> } }) =>
   r.error?.issues.map((i) => i.message) ?? [];
@@ -54,5 +60,32 @@ describe('LLM output schemas', () => {
         DrillsOutput.shape.drills.element.safeParse({ ...drill, items: ['an apple', 'an apple', 'an egg'] }),
       ),
     ).toEqual(['holds the same item twice']);
+  });
+
+  it('refuse two model answers for one band, the same answer twice, and the same drill twice', () => {
+    const answer = (band: number, text: string) => ({ target_band: band, text, vocabulary_upgrades: [] });
+    const a = 'I live in a lively neighbourhood close to the centre of the city.';
+    const b = 'I am lucky to live in a vibrant area right next to the city centre, which I love.';
+    const answers = (...xs: unknown[]) =>
+      ModelAnswersOutput.safeParse({ answers: xs, suspicious_instructions: false });
+    expect(answers(answer(6, a), answer(8, b)).success).toBe(true);
+    expect(messages(answers(answer(7, a), answer(7, b)))).toEqual(['holds the same target band twice']);
+    expect(messages(answers(answer(6, a), answer(8, `${a.toUpperCase()}!`)))).toEqual([
+      'holds the same answer twice',
+    ]);
+    const drill = {
+      focus: 'linking',
+      instruction: 'Say each phrase smoothly.',
+      tip: 'Relax.',
+      items: ['an apple', 'an egg', 'an owl'],
+    };
+    expect(
+      messages(
+        DrillsOutput.safeParse({
+          drills: [drill, { ...drill, focus: 'schwa' }],
+          suspicious_instructions: false,
+        }),
+      ),
+    ).toEqual(['holds the same drill twice']);
   });
 });

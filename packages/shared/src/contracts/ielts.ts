@@ -123,32 +123,45 @@ export const VocabularyUpgrade = z.object({
 
 /** Band-targeted model answers for one candidate answer. */
 export const ModelAnswersOutput = z.object({
-  answers: z
-    .array(
-      z.object({
-        target_band: Band,
-        text: z.string().min(20).max(1200),
-        vocabulary_upgrades: z.array(VocabularyUpgrade).max(8),
-      }),
-    )
-    .min(1)
-    .max(4),
+  /** One answer per target band: two answers for one band, or the same text twice, are a violation. */
+  answers: distinct(
+    distinct(
+      z
+        .array(
+          z.object({
+            target_band: Band,
+            text: z.string().min(20).max(1200),
+            vocabulary_upgrades: z.array(VocabularyUpgrade).max(8),
+          }),
+        )
+        .min(1)
+        .max(4),
+      (a) => String(a.target_band),
+      'target band',
+    ),
+    (a) => sameText(a.text),
+    'answer',
+  ),
   suspicious_instructions: z.boolean(),
 });
 export type ModelAnswersOutput = z.infer<typeof ModelAnswersOutput>;
 
 export const DrillsOutput = z.object({
-  drills: z
-    .array(
-      z.object({
-        focus: z.enum(PRONUNCIATION_FOCUS),
-        instruction: z.string().min(10).max(300),
-        items: distinct(z.array(z.string().min(1).max(120)).min(3).max(8), sameText, 'item'),
-        tip: z.string().max(300),
-      }),
-    )
-    .min(1)
-    .max(4),
+  drills: distinct(
+    z
+      .array(
+        z.object({
+          focus: z.enum(PRONUNCIATION_FOCUS),
+          instruction: z.string().min(10).max(300),
+          items: distinct(z.array(z.string().min(1).max(120)).min(3).max(8), sameText, 'item'),
+          tip: z.string().max(300),
+        }),
+      )
+      .min(1)
+      .max(4),
+    (d) => sameText(d.items.join(' ')),
+    'drill',
+  ),
   suspicious_instructions: z.boolean(),
 });
 export type DrillsOutput = z.infer<typeof DrillsOutput>;
