@@ -7,7 +7,8 @@
 //    and whisper.cpp's q8_0 quantisation of it;
 //  - bare whisper-cli, a call per file and one call for all files (the model loads once);
 //  - faster-whisper (CTranslate2) on the same weights, int8 and float32;
-//  - greedy decoding (beam 1) for the stage and for faster-whisper int8.
+//  - all at beam 5 without temperature fallback (BENCH_QUALITY_FALLBACK=1: with it, both tools'
+//    default), then greedy decoding for the stage and for faster-whisper int8.
 // It prints WER per noise condition, the stage's question/answer segmentation against the script, the
 // real-time factor and the ratios to faster-whisper. A benchmark, not a test: nothing here asserts.
 // BENCH_QUALITY_PASSAGES (default 12) runs fewer passages, BENCH_QUALITY_ONLY=stage runs only the stage
@@ -92,7 +93,7 @@ interface Result {
 }
 
 /** The stage's bundle over all files, in an embedded data dir of its own; reads back what it stored. */
-async function stage(files: string[], model: string, beam: number): Promise<Result> {
+async function stage(files: string[], model: string, beam: number, fallback: boolean): Promise<Result> {
   const home = fs.mkdtempSync(path.join(CACHE, 'home-'));
   try {
     const env = sharedEnv.parse({ PRONIELTS_DATA_DIR: path.join(home, '.pronielts') });
@@ -114,7 +115,7 @@ async function stage(files: string[], model: string, beam: number): Promise<Resu
         WHISPER_THREADS: String(THREADS),
         WHISPER_LANGUAGE: 'en',
         WHISPER_BEAM_SIZE: String(beam),
-        WHISPER_NO_FALLBACK: 'true',
+        WHISPER_NO_FALLBACK: String(!fallback),
         TRANSCRIBE_WORK_DIR: path.join(home, 'work'),
         LOG_LEVEL: 'warn',
       },
@@ -144,9 +145,21 @@ async function stage(files: string[], model: string, beam: number): Promise<Resu
 }
 
 /** Bare whisper-cli with the stage's arguments: a call per file, or one call for all of them. */
-async function bare(files: string[], model: string, beam: number, oneCall: boolean): Promise<Result> {
+async function bare(
+  files: string[],
+  model: string,
+  beam: number,
+  oneCall: boolean,
+  fallback: boolean,
+): Promise<Result> {
   const cli = lastLine(path.join(ROOT, 'scripts/build-whisper'));
-  const settings = { model, threads: THREADS, language: 'en', beamSize: beam, noFallback: true };
+  const settings = {
+    model,
+    threads: THREADS,
+    language: 'en',
+    beamSize: beam,
+    noFallback: !fallback,
+  };
   let ms = 0;
   let peakMiB = 0;
   for (const batch of oneCall ? [files] : files.map((f) => [f])) {
@@ -167,8 +180,22 @@ async function bare(files: string[], model: string, beam: number, oneCall: boole
 }
 
 /** faster-whisper on the same weights (one Python process, the model loaded once). */
-async function peer(files: string[], ct2: string, computeType: string, beam: number): Promise<Result> {
-  const r = await timed(PY, [PEER, ct2, computeType, String(beam), String(THREADS), ...files]);
+async function peer(
+  files: string[],
+  ct2: string,
+  computeType: string,
+  beam: number,
+  fallback: boolean,
+): Promise<Result> {
+  const r = await timed(PY, [
+    PEER,
+    ct2,
+    computeType,
+    String(beam),
+    String(THREADS),
+    String(fallback),
+    ...files,
+  ]);
   if (r.code !== 0) throw new Error(`faster-whisper failed (exit ${r.code}): ${r.stderr.slice(-600)}`);
   const text = new Map<string, string>();
   for (const line of r.stdout.trim().split('\n')) {
@@ -246,18 +273,29 @@ export async function benchQuality(): Promise<void> {
   }
   console.log(
     `corpus: ${passages.length / CONDITIONS.length} passages × ${CONDITIONS.join(', ')} = ${files.length} files, ` +
-      `${(audio / 60).toFixed(1)} min of audio; ${THREADS} threads, language en, no temperature fallback`,
+      `${(audio / 60).toFixed(1)} min of audio; ${THREADS} threads, language en, temperature fallback ${process.env.BENCH_QUALITY_FALLBACK === '1' ? 'on (beam 5 rows)' : 'off'}`,
   );
 
+  // Beam 5 without temperature fallback by default: one deterministic decode per file for every engine.
+  // BENCH_QUALITY_FALLBACK=1 turns fallback on for the beam-5 rows, as both tools do by default (the
+  // stage's WHISPER_NO_FALLBACK false; faster-whisper's temperature list). Greedy rows never fall back.
+  const fb = process.env.BENCH_QUALITY_FALLBACK === '1';
   const runs: Array<{ what: string; run: () => Promise<Result>; stage?: boolean }> = [
-    { what: 'pronielts-transcriber, base f16, beam 5', run: () => stage(files, f16, 5), stage: true },
-    { what: 'bare whisper-cli, base f16, beam 5, a call per file', run: () => bare(files, f16, 5, false) },
-    { what: 'bare whisper-cli, base f16, beam 5, one call', run: () => bare(files, f16, 5, true) },
-    { what: 'pronielts-transcriber, base q8_0, beam 5', run: () => stage(files, q8, 5), stage: true },
-    { what: 'faster-whisper int8, beam 5', run: () => peer(files, ct2, 'int8', 5) },
-    { what: 'faster-whisper float32, beam 5', run: () => peer(files, ct2, 'float32', 5) },
-    { what: 'pronielts-transcriber, base f16, greedy', run: () => stage(files, f16, 1), stage: true },
-    { what: 'faster-whisper int8, greedy', run: () => peer(files, ct2, 'int8', 1) },
+    { what: 'pronielts-transcriber, base f16, beam 5', run: () => stage(files, f16, 5, fb), stage: true },
+    {
+      what: 'bare whisper-cli, base f16, beam 5, a call per file',
+      run: () => bare(files, f16, 5, false, fb),
+    },
+    { what: 'bare whisper-cli, base f16, beam 5, one call', run: () => bare(files, f16, 5, true, fb) },
+    { what: 'pronielts-transcriber, base q8_0, beam 5', run: () => stage(files, q8, 5, fb), stage: true },
+    { what: 'faster-whisper int8, beam 5', run: () => peer(files, ct2, 'int8', 5, fb) },
+    { what: 'faster-whisper float32, beam 5', run: () => peer(files, ct2, 'float32', 5, fb) },
+    {
+      what: 'pronielts-transcriber, base f16, greedy, no fallback',
+      run: () => stage(files, f16, 1, false),
+      stage: true,
+    },
+    { what: 'faster-whisper int8, greedy, no fallback', run: () => peer(files, ct2, 'int8', 1, false) },
   ];
   if (process.env.BENCH_QUALITY_ONLY === 'stage') runs.splice(1);
   const results: Array<{ what: string; r: Result; stage?: boolean }> = [];
