@@ -6,7 +6,9 @@
 // packages/exporter/test/fixtures/gate-corpus.jsonl. The labels (gate-corpus.labels.json beside it) are
 // written by hand, by the rules' intent; this script never touches them, and lists the items that have
 // none. GATE_CORPUS_EXCHANGES (default 4) sets how many exchanges, counted from the end of the file so
-// they differ from the first ones bench/quality starts with.
+// they differ from the first ones bench/quality starts with. `--dump` skips the synthesis and the
+// pipeline and writes the fixture from the last run's database again (a run stopped part-way keeps
+// what it stored: every classification and generated item is committed as it is made).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,7 +24,14 @@ const FIXTURES = path.join(ROOT, 'packages/exporter/test/fixtures');
 const COUNT = Number(process.env.GATE_CORPUS_EXCHANGES ?? 4);
 const VOICES = ['en-us', 'en-gb-scotland', 'en-029', 'en-gb-x-rp'];
 
-export async function makeGateCorpus(): Promise<void> {
+export async function makeGateCorpus(dumpOnly = false): Promise<void> {
+  const home = path.join(CACHE, 'home');
+  const env: NodeJS.ProcessEnv = { ...process.env, PRONIELTS_DATA_DIR: path.join(home, '.pronielts') };
+  if (!dumpOnly) await runPipeline(home, env);
+  await dump(env.PRONIELTS_DATA_DIR ?? '');
+}
+
+async function runPipeline(home: string, env: NodeJS.ProcessEnv): Promise<void> {
   const text = fs.readFileSync(path.resolve(import.meta.dirname, '../quality/exchanges.txt'), 'utf8');
   const exchanges = parseExchanges(text).slice(-COUNT);
   fs.rmSync(CACHE, { recursive: true, force: true });
@@ -38,9 +47,7 @@ export async function makeGateCorpus(): Promise<void> {
     files.push(ogg);
   }
 
-  const home = path.join(CACHE, 'home');
   fs.mkdirSync(home);
-  const env: NodeJS.ProcessEnv = { ...process.env, PRONIELTS_DATA_DIR: path.join(home, '.pronielts') };
   // the embedded Ollama serves the small model only when no Ollama is configured
   delete env.OLLAMA_HOST;
   progress(`running the pipeline on ${files.length} exchanges (embedded Ollama, the small model)`);
@@ -49,9 +56,11 @@ export async function makeGateCorpus(): Promise<void> {
     child.on('error', reject);
     child.on('close', resolve);
   });
-  if (code !== 0) throw new Error(`the pipeline exited ${code}`);
+  if (code !== 0) throw new Error(`the pipeline exited ${code} (what it stored: --dump writes it out)`);
+}
 
-  const db = await openDb(dbConfigFrom(sharedEnv.parse({ PRONIELTS_DATA_DIR: env.PRONIELTS_DATA_DIR })));
+async function dump(dataDir: string): Promise<void> {
+  const db = await openDb(dbConfigFrom(sharedEnv.parse({ PRONIELTS_DATA_DIR: dataDir })));
   try {
     const run = await db.selectFrom('pipeline_runs').select('id').executeTakeFirstOrThrow();
     const llm = await db
@@ -83,4 +92,4 @@ function tally(xs: string[]): string {
   return [...m].map(([k, n]) => `${n} ${k}`).join(', ');
 }
 
-if (import.meta.main) await makeGateCorpus();
+if (import.meta.main) await makeGateCorpus(process.argv.includes('--dump'));

@@ -413,7 +413,16 @@ describe('consistency with what was measured (needs_review)', () => {
     const s = segment(FLUENT, 6, 'B2', { topic: 'art_culture' });
     expect(rules(s)).toEqual(['topic_words']);
     expect(details(s)).toContain('topic art_culture, but its words point to hometown');
-    // a text too thin to point anywhere is left alone
+    // one word of another topic is enough on a short question; a text that points nowhere is left alone
+    expect(
+      rules(
+        segment('Which sports are popular in your country?', 5, 'B1', {
+          topic: 'hometown',
+          turn: 'question',
+          kind: 'examiner_question',
+        }),
+      ),
+    ).toEqual(['topic_words']);
     expect(rules(segment('Yes, I think so, mostly.', 5, 'B1', { topic: 'art_culture' }))).toEqual([]);
   });
 
