@@ -104,11 +104,9 @@ describe.skipIf(!ready)(
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as { text: string; turn: string });
-      // A segment is published when its classification passed (flagged needs_review or not); the small
-      // model's labels often break their schema, and those segments wait for a better model.
-      const ok = await db.selectFrom('classifications').select('id').where('status', '=', 'ok').execute();
-      expect(lines.length).toBe(ok.length);
-      for (const l of lines) expect(segments.map((s) => [s.text, s.turn])).toContainEqual([l.text, l.turn]);
+      // Every segment is published: with its labels, flagged when they contradict what was measured, or
+      // without labels (flagged `unlabelled`) when the classifier refused the small model's.
+      expect(lines.map((l) => [l.text, l.turn]).sort()).toEqual(segments.map((s) => [s.text, s.turn]).sort());
     });
 
     it('stores every classification and generated item, approved or with rule ids', async () => {
@@ -133,7 +131,7 @@ describe.skipIf(!ready)(
         expect(made + refused + unlabelled, `model answers for ${a.id}`).toBeGreaterThan(0);
       }
       const validations = await db.selectFrom('validations').select(['status', 'reasons']).execute();
-      expect(validations.length).toBe(items.length + classifications.filter((c) => c.status === 'ok').length);
+      expect(validations.length).toBe(items.length + classifications.length);
       for (const v of validations) {
         if (v.status === 'approved') expect(v.reasons).toEqual([]);
         else expect(v.reasons.length).toBeGreaterThan(0);

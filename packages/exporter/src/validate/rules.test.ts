@@ -426,6 +426,38 @@ describe('consistency with what was measured (needs_review)', () => {
     expect(rules(segment('Yes, I think so, mostly.', 5, 'B1', { topic: 'art_culture' }))).toEqual([]);
   });
 
+  it('unlabelled: a segment the classifier refused is published without labels, flagged, its text still checked', () => {
+    const refused = (text: string): ValidationItem => {
+      const payload = {
+        text,
+        part: null,
+        kind: null,
+        topic: null,
+        band: null,
+        cefr: null,
+        pronunciation_focus: [],
+        turn: 'answer',
+        classify_rejected: 'schema_violation: pronunciation_focus: holds the same focus twice',
+      };
+      return {
+        id: 'cl_9',
+        itemType: 'classification',
+        kind: 'segment',
+        payload,
+        ...textsOf('segment', payload),
+        band: null,
+        cefr: null,
+        turn: 'answer',
+      };
+    };
+    const ok = refused('At the weekend I usually visit my grandparents in the countryside.');
+    expect(rules(ok)).toEqual(['unlabelled']);
+    expect(details(ok)).toContain('holds the same focus twice');
+    expect(statusOf(itemRules(ok, cfg))).toBe('needs_review');
+    const phone = refused('You can always call me on +44 (0)20 7946 0958 if you need anything at all.');
+    expect(statusOf(itemRules(phone, cfg))).toBe('rejected');
+  });
+
   it('statusOf: any reject rule rejects; only review rules flag; none approves', () => {
     expect(statusOf([])).toBe('approved');
     expect(statusOf([{ rule: 'topic_words', detail: '' }])).toBe('needs_review');

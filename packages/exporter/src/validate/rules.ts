@@ -763,6 +763,13 @@ export const RULES: readonly Rule[] = [
     check: topicWordsRule,
   },
   {
+    id: 'unlabelled',
+    reason: 'a segment the classifier refused to label: published without labels',
+    applies: ['segment'],
+    outcome: 'review',
+    check: unlabelledRule,
+  },
+  {
     id: 'duplicate',
     reason: 'the same or nearly the same text as an approved item',
     applies: 'all',
@@ -776,8 +783,24 @@ const applies = (rule: Rule, item: ValidationItem) =>
   rule.applies === 'all' ||
   (rule.applies === 'generated' ? item.itemType === 'generated' : rule.applies.includes(item.kind));
 
+/**
+ * A segment whose classification the classifier refused (its labels broke their schema, or the model
+ * never answered validly): the speech is real and published, without labels, flagged for review.
+ */
+export function unlabelledRule(item: ValidationItem): Reason[] {
+  const refused = item.kind === 'segment' ? item.payload.classify_rejected : null;
+  if (typeof refused !== 'string' || !refused) return [];
+  return [{ rule: 'unlabelled', detail: `the classifier refused its labels (${refused.slice(0, 160)})` }];
+}
+
 /** Every rule that needs only the item itself. */
 export function itemRules(item: ValidationItem, cfg: RuleConfig): Reason[] {
+  // An unlabelled segment has no labels to judge; its text is checked like any segment's.
+  const unlabelled = unlabelledRule(item);
+  if (unlabelled.length > 0) {
+    const text = [lengthRule, languageRule, piiRule, profanityRule].flatMap((rule) => rule(item, cfg));
+    return [...unlabelled, ...text];
+  }
   const schema = schemaRule(item);
   // A payload that breaks its schema is not looked at further: the other rules assume its shape.
   if (schema.length > 0) return schema;

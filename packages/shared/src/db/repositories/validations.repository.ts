@@ -14,7 +14,8 @@ export interface ItemToValidate {
 
 /**
  * The next page (by id) of the run's items without a validation for this rules version: generated items
- * and the newest successful classification of each segment.
+ * and the newest classification of each segment (one the classifier refused too: its segment is real
+ * speech and is published without labels, flagged; `classify_rejected` holds the refusal).
  */
 export async function listItemsToValidate(
   db: Kysely<Database>,
@@ -38,7 +39,7 @@ export async function listItemsToValidate(
       select c.id, 'classification' as item_type, 'segment' as kind,
              jsonb_build_object('text', s.text, 'part', c.part, 'kind', c.kind, 'topic', c.topic,
                                 'band', c.band, 'cefr', c.cefr, 'pronunciation_focus', c.pronunciation_focus,
-                                'turn', s.turn) as payload,
+                                'turn', s.turn, 'classify_rejected', c.reject_reason) as payload,
              null as target_band, null as siblings
       from (
         select distinct on (c.segment_id) c.* from classifications c
@@ -48,7 +49,6 @@ export async function listItemsToValidate(
         order by c.segment_id, c.created_at desc
       ) c
       join segments s on s.id = c.segment_id
-      where c.status = 'ok'
     ) items
     where items.id > ${afterId}
       and not exists (select 1 from validations v where v.item_id = items.id and v.rules_version = ${rulesVersion})
