@@ -223,7 +223,7 @@ def test_pipeline_runs_end_to_end_and_publishes_a_release(services, airflow_db, 
     # The release exists in PostgreSQL …
     status = subprocess.run(
         [*services["psql"], services["db_url"], "-v", f"id={release_id}"],
-        input="select status from exports where id = :'id'",
+        input="select status from releases where id = :'id'",
         check=True,
         capture_output=True,
         text=True,

@@ -20,7 +20,6 @@ export const env = stageEnv({
   /** Items validated per transaction. */
   VALIDATE_BATCH: IntEnv({ min: 1, max: 100_000 }).default(500),
   /** Rows per page when streaming release content out of the DB. */
-  EXPORT_PAGE_SIZE: IntEnv({ min: 100, max: 100_000 }).default(5000),
 });
 export type Env = z.output<typeof env>;
 
@@ -33,5 +32,4 @@ export const ENV_HELP = {
   VALIDATE_CEFR_TOLERANCE: 'CEFR levels a classification may differ from its band (default 1)',
   VALIDATE_NEAR_DUPLICATE: 'similarity at which an item near-duplicates an approved one (default 0.8)',
   VALIDATE_BATCH: 'items per validation transaction (default 500)',
-  EXPORT_PAGE_SIZE: 'rows per page when writing release files (default 5000)',
 };

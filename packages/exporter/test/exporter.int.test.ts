@@ -55,7 +55,10 @@ describe('validate', () => {
         { text: 'Trabajo como enfermera en un hospital grande y me gusta mucho ayudar a la gente cada día.' },
         { text: 'You can always call me on +44 (0)20 7946 0958 if you need anything at all.' },
         // labels the words contradict: published, flagged needs_review
-        { text: 'I live in a small flat near the city centre, and I love my hometown.', topic: 'art_culture' },
+        {
+          text: 'I live in a small flat near the city centre, and I love my hometown.',
+          topic: 'art_culture',
+        },
       ],
       items: [
         { name: 'good answer', ...modelAnswer(GOOD) },
@@ -218,7 +221,7 @@ describe('export', () => {
       [true, ['topic_words']],
     ]);
     expect(files?.manifest.meta.promptVersions).toEqual(['classify-v1', 'seed-v1']);
-    const row = await db.selectFrom('exports').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await db.selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({
       status: 'complete',
       item_count: 5,
@@ -228,22 +231,11 @@ describe('export', () => {
   });
 
   it('exporting the same run again gives the same release id and no new rows or objects', async () => {
-    const before = {
-      exports: await db.selectFrom('exports').selectAll().execute(),
-      items: await db.selectFrom('release_items').selectAll().orderBy('item_id').execute(),
-      sets: await db.selectFrom('release_sets').selectAll().orderBy('run_id').orderBy('kind').execute(),
-      objects: await keys(),
-    };
+    const before = { releases: await releaseRows(), objects: await keys() };
     const p = spawnStage(CLI, ['export', '--run-id', 'v-1'], env);
     expect(await p.exit).toBe(0);
-    expect(p.summary().releaseId).toBe(before.exports[0]?.id);
-    expect(await db.selectFrom('exports').selectAll().execute()).toEqual(before.exports);
-    expect(await db.selectFrom('release_items').selectAll().orderBy('item_id').execute()).toEqual(
-      before.items,
-    );
-    expect(
-      await db.selectFrom('release_sets').selectAll().orderBy('run_id').orderBy('kind').execute(),
-    ).toEqual(before.sets);
+    expect(p.summary().releaseId).toBe(before.releases[0]?.id);
+    expect(await releaseRows()).toEqual(before.releases);
     expect(await keys()).toEqual(before.objects);
   });
 
@@ -251,198 +243,122 @@ describe('export', () => {
     const p = spawnStage(CLI, ['export', '--run-id', 'v-2'], env);
     expect(await p.exit).toBe(0);
     const id = String(p.summary().releaseId);
-    const row = await db.selectFrom('exports').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-    expect(row.run_ids).toEqual(['v-1', 'v-2']);
-    expect(row.item_count).toBe(6);
+    const row = await db.selectFrom('releases').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      seq: 2,
+      run_ids: ['v-1', 'v-2'],
+      item_count: 6,
+      run_counts: { 'v-1': 5, 'v-2': 1 },
+    });
     expect(row.diff).toMatchObject({ added: 1, removed: 0, changed: 0 });
     expect((await releaseFiles(id))?.lines['cue_cards.jsonl']).toBe(2);
   });
 
   it('a dry run computes the release without writing it', async () => {
-    const n = (await db.selectFrom('exports').select('id').execute()).length;
-    const p = spawnStage(CLI, ['export', '--run-id', 'v-2', '--release', 'false'], env);
+    const before = { releases: await releaseRows(), objects: await keys() };
+    await db
+      .updateTable('classifications')
+      .set({ band: 8.5 })
+      .where('id', '=', (await releasedSegment('v-1')).id)
+      .execute();
+    const p = spawnStage(CLI, ['export', '--run-id', 'v-1', '--release', 'false'], env);
     expect(await p.exit).toBe(0);
-    expect(p.summary().releaseId).toBeNull();
-    expect((await db.selectFrom('exports').select('id').execute()).length).toBe(n);
+    expect(p.summary()).toMatchObject({ releaseId: null, wouldBe: expect.stringMatching(/^rel_/) });
+    expect(p.summary().diff).toMatchObject({ added: 0, changed: 1, removed: 0 });
+    expect(await releaseRows()).toEqual(before.releases);
+    expect(await keys()).toEqual(before.objects);
   });
 
   it('a revised classification is a changed item and an item no longer approved is removed; older releases stay intact', async () => {
     const previous = await db
-      .selectFrom('exports')
+      .selectFrom('releases')
       .selectAll()
       .orderBy('seq', 'desc')
       .executeTakeFirstOrThrow();
-    const approved = await db
+    const dropped = await db
       .selectFrom('validations')
       .innerJoin('generated_items', 'generated_items.id', 'validations.item_id')
-      .select(['validations.item_id', 'generated_items.kind'])
+      .select('validations.item_id')
       .where('generated_items.run_id', '=', 'v-1')
+      .where('generated_items.kind', '=', 'follow_up')
       .where('validations.status', '=', 'approved')
-      .execute();
-    const dropped = approved.find((a) => a.kind === 'follow_up');
-    if (!dropped) throw new Error('expected an approved follow-up in run v-1');
+      .executeTakeFirstOrThrow();
     await db
       .updateTable('validations')
       .set({ status: 'rejected' })
       .where('item_id', '=', dropped.item_id)
       .execute();
-    const segment = await db
-      .selectFrom('release_items')
-      .select('item_id')
-      .where('kind', '=', 'segment')
-      .where('run_id', '=', 'v-1')
-      .where('removed_seq', 'is', null)
-      .executeTakeFirstOrThrow();
-    await db.updateTable('classifications').set({ band: 7 }).where('id', '=', segment.item_id).execute();
+    const segment = await releasedSegment('v-1');
+    await db.updateTable('classifications').set({ band: 7 }).where('id', '=', segment.id).execute();
 
     const row = await exportRun('v-1');
-    const id = row.id;
-    expect(id).not.toBe(previous.id);
+    expect(row.id).not.toBe(previous.id);
     expect(row.diff).toEqual({ previousReleaseId: previous.id, added: 0, changed: 1, removed: 1 });
     expect(row.item_count).toBe(previous.item_count - 1);
-    const files = await releaseFiles(id);
+    const files = await releaseFiles(row.id);
     expect(files?.bad).toEqual([]);
     expect(files?.lines['follow_ups.jsonl']).toBe(0);
-    const segments = (await text(await store.get('processed', `releases/${id}/segments.jsonl`)))
-      .trim()
-      .split('\n');
-    expect(segments.map((l) => JSON.parse(l)).find((s) => s.id === segment.item_id)).toMatchObject({
-      band: 7,
-    });
+    expect((await releasedSegment('v-1', row.id)).band).toBe(7);
     // The previous release is untouched: its files still match its manifest.
     expect((await releaseFiles(previous.id))?.bad).toEqual([]);
     expect((await releaseFiles(previous.id))?.lines['follow_ups.jsonl']).toBe(1);
-  });
+    // Other runs' lines are carried over byte for byte.
+    const v2Lines = async (id: string) =>
+      (await text(await store.get('processed', `releases/${id}/cue_cards.jsonl`)))
+        .split('\n')
+        .filter((l) => l.includes('"run_id":"v-2"'));
+    expect(await v2Lines(row.id)).toEqual(await v2Lines(previous.id));
 
-  it('a re-export that only revises a segment leaves the run’s release sets as they are', async () => {
-    const liveSets = () =>
-      db
-        .selectFrom('release_sets')
-        .select(['kind', 'chunk', 'added_seq', 'item_ids'])
-        .where('run_id', '=', 'v-1')
-        .where('removed_seq', 'is', null)
-        .orderBy('kind')
-        .orderBy('chunk')
-        .execute();
-    const before = await liveSets();
-    expect(before.length).toBeGreaterThan(0);
-    const segment = await db
-      .selectFrom('release_items')
-      .select(['item_id', 'content'])
-      .where('kind', '=', 'segment')
-      .where('run_id', '=', 'v-1')
-      .where('removed_seq', 'is', null)
-      .executeTakeFirstOrThrow();
-    const band = Number((segment.content as { band: number | string }).band) === 6 ? 6.5 : 6;
-    await db.updateTable('classifications').set({ band }).where('id', '=', segment.item_id).execute();
-
-    const row = await exportRun('v-1');
-    expect(row.diff).toMatchObject({ added: 0, changed: 1, removed: 0 });
-    expect(await liveSets()).toEqual(before);
-    expect(
-      await db.selectFrom('release_sets').select('run_id').where('added_seq', '=', row.seq).execute(),
-    ).toEqual([]);
-  });
-
-  it('a re-export whose only change is a generated item no longer approved rewrites the run’s sets, not its segments', async () => {
-    const previous = await db
-      .selectFrom('exports')
-      .selectAll()
-      .orderBy('seq', 'desc')
-      .executeTakeFirstOrThrow();
-    const liveSegments = () =>
-      db
-        .selectFrom('release_items')
-        .select(['item_id', 'added_seq'])
-        .where('run_id', '=', 'v-1')
-        .where('removed_seq', 'is', null)
-        .orderBy('item_id')
-        .execute();
-    const segmentsBefore = await liveSegments();
-    const live = await db
-      .selectFrom('release_sets')
-      .select(['kind', 'item_ids'])
-      .where('run_id', '=', 'v-1')
-      .where('removed_seq', 'is', null)
+    // Approved again, it comes back.
+    await db
+      .updateTable('validations')
+      .set({ status: 'approved' })
+      .where('item_id', '=', dropped.item_id)
       .execute();
-    const set = live.find((s) => s.item_ids.length > 0);
-    const dropped = set?.item_ids[0];
-    if (!set || !dropped) throw new Error('expected a live release set of run v-1');
-    await db.updateTable('validations').set({ status: 'rejected' }).where('item_id', '=', dropped).execute();
-
-    const row = await exportRun('v-1');
-    expect(row.diff).toEqual({ previousReleaseId: previous.id, added: 0, changed: 0, removed: 1 });
-    expect(row.item_count).toBe(previous.item_count - 1);
-    expect(await liveSegments()).toEqual(segmentsBefore);
-    const now = await db
-      .selectFrom('release_sets')
-      .select(['item_ids', 'added_seq'])
-      .where('run_id', '=', 'v-1')
-      .where('removed_seq', 'is', null)
-      .execute();
-    expect(now.every((s) => s.added_seq === row.seq)).toBe(true);
-    expect(now.flatMap((s) => s.item_ids)).not.toContain(dropped);
-    expect((await releaseFiles(row.id))?.bad).toEqual([]);
-
-    // Approved again, it comes back (and the head is as the tests below expect it).
-    await db.updateTable('validations').set({ status: 'approved' }).where('item_id', '=', dropped).execute();
     const back = await exportRun('v-1');
     expect(back.diff).toEqual({ previousReleaseId: row.id, added: 1, changed: 0, removed: 0 });
     expect(back.item_count).toBe(previous.item_count);
   });
 
-  it('every release records its composition: its items grouped by kind, run, model and prompt version', async () => {
-    const releases = await db.selectFrom('exports').select(['seq', 'composition']).orderBy('seq').execute();
-    expect(releases.length).toBeGreaterThanOrEqual(3);
-    for (const r of releases) expect(r.composition, `release ${r.seq}`).toEqual(await groupedItems(r.seq));
-  });
-
-  it('a head written before compositions is grouped from its items once, and the new release records it', async () => {
-    const head = await db.selectFrom('exports').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
-    await db.updateTable('exports').set({ composition: null }).where('id', '=', head.id).execute();
+  it('a killed export is finished by the next export of the same run, and removed by any other', async () => {
+    const head = await db.selectFrom('releases').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    const segment = await releasedSegment('v-1');
+    await db.updateTable('classifications').set({ band: 5.5 }).where('id', '=', segment.id).execute();
+    // As an export of v-1 killed after its first file: a publishing row and one file, no manifest.
+    const p = spawnStage(CLI, ['export', '--run-id', 'v-1'], env);
+    expect(await p.exit).toBe(0);
+    const done = await db
+      .selectFrom('releases')
+      .selectAll()
+      .where('id', '=', String(p.summary().releaseId))
+      .executeTakeFirstOrThrow();
+    const files = await keys();
     await db
-      .updateTable('validations')
-      .set({ status: 'approved' })
-      .where('item_id', 'in', db.selectFrom('generated_items').select('id').where('run_id', '=', 'v-1'))
-      .where('status', '=', 'rejected')
-      .where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('release_members')
-            .select('item_id')
-            .whereRef('release_members.item_id', '=', 'validations.item_id')
-            .where('removed_seq', 'is not', null),
-        ),
-      )
+      .updateTable('releases')
+      .set({ status: 'publishing', manifest_key: null })
+      .where('id', '=', done.id)
       .execute();
-    const row = await exportRun('v-1');
-    expect(row.seq).toBe(head.seq + 1);
-    expect(row.diff).toMatchObject({ added: 1, removed: 0, changed: 0 });
-    expect(row.composition).toEqual(await groupedItems(row.seq));
-    expect(row.item_count).toBe(head.item_count + 1);
+    for (const k of files)
+      if (k.startsWith(`releases/${done.id}/`) && !k.endsWith('model_answers.jsonl'))
+        await store.remove('processed', k);
+
+    const again = await exportRun('v-1');
+    expect(again.id).toBe(done.id);
+    expect(again.diff).toEqual(done.diff);
+    expect((await releaseFiles(again.id))?.bad).toEqual([]);
+    expect(await keys()).toEqual(files);
+
+    // The same, then another run exports first: the unfinished release and its files go.
+    await db.updateTable('releases').set({ status: 'publishing' }).where('id', '=', done.id).execute();
+    await store.remove('processed', `releases/${done.id}/manifest.json`);
+    const other = spawnStage(CLI, ['export', '--run-id', 'v-2'], env);
+    expect(await other.exit).toBe(0);
+    expect(other.summary().releaseId).toBe(head.id);
+    expect(await db.selectFrom('releases').select('id').where('id', '=', done.id).execute()).toEqual([]);
+    expect((await keys()).filter((k) => k.startsWith(`releases/${done.id}/`))).toEqual([]);
   });
 
-  it('files written from the snapshot while the change is written are byte for byte those of the committed release', async () => {
-    // The head release has it all: two runs, a removed item, a replaced segment. Make it pending with its
-    // files gone, as a crash after the commit would; the next export rewrites them from the committed rows.
-    const head = await db.selectFrom('exports').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow();
-    const before = await releaseFiles(head.id);
-    if (!before) throw new Error('the head release has no manifest');
-    for (const k of await keys())
-      if (k.startsWith(`releases/${head.id}/`)) await store.remove('processed', k);
-    await db.updateTable('exports').set({ status: 'pending' }).where('id', '=', head.id).execute();
-
-    const p = spawnStage(CLI, ['export', '--run-id', 'v-2'], env);
-    expect(await p.exit, p.lines.slice(-2).join('\n')).toBe(0);
-    expect(p.json().some((l) => l.msg === 'finishing a release a previous export left pending')).toBe(true);
-    const after = await releaseFiles(head.id);
-    expect(after?.bad).toEqual([]);
-    const digests = (m: typeof before.manifest) => m.files.map((f) => [f.name, f.size, f.sha256]);
-    expect(digests(after?.manifest ?? before.manifest)).toEqual(digests(before.manifest));
-    expect(after?.manifest.publishedAt).not.toBe(before.manifest.publishedAt);
-  });
-
-  it('objects under releases/ that no release row names (an export killed before its commit) are removed', async () => {
+  it('objects under releases/ that no release row names are removed', async () => {
     const orphan = `releases/rel_${'0'.repeat(32)}`;
     await store.put('processed', `${orphan}/follow_ups.jsonl`, Buffer.from('{"id":"x"}\n'));
     await store.put('processed', `${orphan}/drills.jsonl`, Buffer.from(''));
@@ -450,11 +366,7 @@ describe('export', () => {
 
     const p = spawnStage(CLI, ['export', '--run-id', 'v-2'], env);
     expect(await p.exit).toBe(0);
-    expect(
-      p.json().find((l) => l.msg === 'removed the files of an export that never committed'),
-    ).toMatchObject({
-      objects: 2,
-    });
+    expect(p.json().find((l) => l.msg === 'removed files no release names')).toMatchObject({ objects: 2 });
     expect(await keys()).toEqual(released);
   });
 });
@@ -464,26 +376,26 @@ async function exportRun(runId: string) {
   const p = spawnStage(CLI, ['export', '--run-id', runId], env);
   expect(await p.exit, p.lines.slice(-2).join('\n')).toBe(0);
   return db
-    .selectFrom('exports')
+    .selectFrom('releases')
     .selectAll()
     .where('id', '=', String(p.summary().releaseId))
     .executeTakeFirstOrThrow();
 }
 
-/** Release `seq`'s items grouped as exports.composition records them. */
-async function groupedItems(seq: number) {
-  const rows = await db
-    .selectFrom('release_members')
-    .select(['kind', 'run_id', 'model', 'prompt_version', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('added_seq', '<=', seq)
-    .where((eb) => eb.or([eb('removed_seq', 'is', null), eb('removed_seq', '>', seq)]))
-    .groupBy(['kind', 'run_id', 'model', 'prompt_version'])
-    .execute();
-  const key = (r: (typeof rows)[number]) =>
-    [r.kind, r.run_id, r.model ?? '', r.prompt_version ?? ''].join('\0');
-  return rows
-    .map((r) => ({ ...r, n: Number(r.n) }))
-    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+const releaseRows = () => db.selectFrom('releases').selectAll().orderBy('seq').execute();
+
+/** A segment line of `runId` in release `id` (default: the newest). */
+async function releasedSegment(runId: string, id?: string) {
+  const release =
+    id ?? (await db.selectFrom('releases').select('id').orderBy('seq', 'desc').executeTakeFirstOrThrow()).id;
+  const lines = (await text(await store.get('processed', `releases/${release}/segments.jsonl`)))
+    .trim()
+    .split('\n');
+  const segment = lines
+    .map((l) => JSON.parse(l) as { id: string; run_id: string; band: number })
+    .find((l) => l.run_id === runId);
+  if (!segment) throw new Error(`release ${release} has no segment of ${runId}`);
+  return segment;
 }
 
 async function keys(): Promise<string[]> {

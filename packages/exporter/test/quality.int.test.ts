@@ -72,12 +72,13 @@ describe('pronielts-exporter quality-check', () => {
       .values({ id: stuckId, status: 'ready', source_uri: 'seed:stuck', created_at: hoursAgo(5) })
       .execute();
     await db
-      .insertInto('exports')
+      .insertInto('releases')
       .values({
         id: 'rel-old',
         seq: 1,
         status: 'complete',
         run_ids: '[]',
+        rules_version: 'rules-v1',
         completed_at: hoursAgo(72),
         created_at: hoursAgo(72),
       })

@@ -289,7 +289,7 @@ describe.skipIf(!haveWhisper)(
       const client = new pg.Client({ connectionString: dbUrl });
       await client.connect();
       try {
-        const rows = await client.query('select status, item_count from exports where id = $1', [releaseId]);
+        const rows = await client.query('select status, item_count from releases where id = $1', [releaseId]);
         expect(rows.rows).toEqual([{ status: 'complete', item_count: s.export?.counts.in }]);
       } finally {
         await client.end();

@@ -37,7 +37,7 @@ export async function findStuckMedia(db: Db, before: Date) {
 /** The newest complete release, and when the first media was ingested (freshness needs both). */
 export async function findLatestRelease(db: Db) {
   const release = await db
-    .selectFrom('exports')
+    .selectFrom('releases')
     .where('status', '=', 'complete')
     .where('completed_at', 'is not', null)
     .select(['id', 'completed_at'])

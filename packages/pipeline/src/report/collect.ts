@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '@pronielts/shared/db';
 import type { ObjectStore } from '@pronielts/shared/storage';
 import { didWork, type StageOutcome } from '../execute.ts';
@@ -96,29 +97,17 @@ export async function collectReport(
         .execute()
     : [];
   const validationOf = new Map(validations.map((v) => [v.item_id, v]));
-  const exportsRows = await db
-    .selectFrom('exports')
-    .selectAll()
-    .where('status', '=', 'complete')
-    .orderBy('seq', 'desc')
-    .execute();
-  const release = exportsRows.find((e) => e.run_ids.includes(runId)) ?? null;
-
+  const release =
+    (await db
+      .selectFrom('releases')
+      .selectAll()
+      .where('status', '=', 'complete')
+      .where(sql<boolean>`run_ids ? ${runId}`)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst()) ?? null;
   // The run's own items in the release (a release is cumulative: it also holds other runs' items).
-  const inRelease =
-    release && validatedIds.length
-      ? Number(
-          (
-            await db
-              .selectFrom('release_members')
-              .select((eb) => eb.fn.countAll().as('n'))
-              .where('added_seq', '<=', release.seq)
-              .where((eb) => eb.or([eb('removed_seq', 'is', null), eb('removed_seq', '>', release.seq)]))
-              .where('item_id', 'in', validatedIds)
-              .executeTakeFirst()
-          )?.n ?? 0,
-        )
-      : 0;
+  const inRelease = release?.run_counts[runId] ?? 0;
   // needs_review items are published too, flagged
   const approved = validations.filter((v) => v.status !== 'rejected').length;
   const totals: Record<string, Omit<StageRow, 'name' | 'exitCode' | 'wallMs' | 'durationMs' | 'thisTime'>> = {

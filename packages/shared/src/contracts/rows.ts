@@ -173,76 +173,29 @@ export interface ValidationsTable {
   validated_at: CreatedAt;
 }
 
-export interface ExportsTable {
+/**
+ * A release: immutable files under `pronielts-processed/releases/<id>/` (the content) and this row. A row
+ * is `publishing` while its files are written and `complete` once its manifest is.
+ */
+export interface ReleasesTable {
   id: string;
-  status: 'pending' | 'complete';
-  run_ids: JSONColumnType<string[], string, string>;
-  manifest_key: Opt<string>;
-  counts: JSONColumnType<Record<string, number>, string | undefined, string>;
-  diff: JSONColumnType<Record<string, unknown>, string | undefined, string>;
-  item_count: Def<number>;
-  /** Position in the release chain: release S holds the item versions live at S (see release_items). */
+  /** Position in the chain of releases: 1, 2, 3… */
   seq: number;
   previous_id: Opt<string>;
-  /**
-   * The release's items grouped by (kind, run, model, prompt version), sorted, each with its count: the
-   * next export derives its summary from it and its change. Null for releases written before it existed.
-   */
-  composition: ColumnType<ReleaseGroup[] | null, string | null | undefined, string | null>;
+  status: 'publishing' | 'complete';
+  /** Every run whose items the release holds (a release is cumulative). */
+  run_ids: JSONColumnType<string[], string, string>;
+  rules_version: string;
+  /** Items per kind. */
+  counts: JSONColumnType<Record<string, number>, string | undefined, string>;
+  /** Items per source run. */
+  run_counts: JSONColumnType<Record<string, number>, string | undefined, string>;
+  item_count: Def<number>;
+  /** Against the previous release: `{previousReleaseId, added, changed, removed}`. */
+  diff: JSONColumnType<Record<string, unknown>, string | undefined, string>;
+  manifest_key: Opt<string>;
   created_at: CreatedAt;
   completed_at: Opt<Date | string>;
-}
-
-/** One group of a release's items (exports.composition). */
-export interface ReleaseGroup {
-  kind: string;
-  run_id: string;
-  model: string | null;
-  prompt_version: string | null;
-  n: number;
-}
-
-/** One version of a released item: live from release `added_seq` until `removed_seq` (exclusive). */
-export interface ReleaseItemsTable {
-  item_id: string;
-  added_seq: number;
-  removed_seq: Opt<number>;
-  kind: string;
-  run_id: string;
-  model: Opt<string>;
-  prompt_version: Opt<string>;
-  /** sha256 of the content snapshot; null for generated items (immutable: the id names the content). */
-  content_sha256: Opt<string>;
-  content: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
-}
-
-/**
- * Generated items' release membership (releases v4): the ids of one (run, kind, model, prompt version)
- * group, in chunks, with the releases that added and retired them. Generated items are immutable, so an
- * id is all a release needs; segments keep per-item versions in release_items.
- */
-export interface ReleaseSetsTable {
-  run_id: string;
-  kind: string;
-  model: string;
-  prompt_version: string;
-  chunk: number;
-  added_seq: number;
-  removed_seq: Opt<number>;
-  /** cardinality(item_ids). */
-  n: number;
-  item_ids: ColumnType<string[], string[], string[]>;
-}
-
-/** View: every version of every released item, one row each (release_items ∪ the ids of release_sets). */
-export interface ReleaseMembersView {
-  item_id: string;
-  added_seq: number;
-  removed_seq: number | null;
-  kind: string;
-  run_id: string;
-  model: string | null;
-  prompt_version: string | null;
 }
 
 export interface Database {
@@ -255,10 +208,7 @@ export interface Database {
   classifications: ClassificationsTable;
   generated_items: GeneratedItemsTable;
   validations: ValidationsTable;
-  exports: ExportsTable;
-  release_items: ReleaseItemsTable;
-  release_sets: ReleaseSetsTable;
-  release_members: ReleaseMembersView;
+  releases: ReleasesTable;
   llm_cache: LlmCacheTable;
   llm_rejections: LlmRejectionsTable;
   content_fingerprints: ContentFingerprintsTable;

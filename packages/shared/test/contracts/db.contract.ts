@@ -11,21 +11,17 @@ import {
   pendingMigrations,
   startStageRun,
 } from '../../src/db/index.ts';
-import * as releaseSets from '../../src/db/migrations/20261122T080000-release-sets.ts';
 
 const TABLES = [
   'classifications',
   'content_fingerprints',
-  'exports',
   'fingerprint_bands',
   'generated_items',
   'llm_cache',
   'llm_rejections',
   'media',
   'pipeline_runs',
-  'release_items',
-  'release_members',
-  'release_sets',
+  'releases',
   'run_media',
   'segments',
   'stage_runs',
@@ -69,97 +65,6 @@ export function dbContract(name: string, makeDb: () => Promise<Db>) {
       expect(down.applied).toHaveLength(1);
       expect((await migrationStatus(db)).filter((m) => m.executedAt === null)).toHaveLength(1);
       await migrateToLatest(db);
-      expect(await tables(db)).toEqual(TABLES);
-    });
-
-    it('moves released generated items into release sets exactly, and back', async () => {
-      // Release entries as releases v3 wrote them: one row per version, generated items and a segment.
-      const v3 = [
-        ['gi_a1', 1, 2, 'follow_up', 'r1'],
-        ['gi_a1', 3, null, 'follow_up', 'r1'],
-        ['gi_a2', 1, null, 'follow_up', 'r1'],
-        ['gi_a3', 1, null, 'follow_up', 'r1'],
-        ['gi_b1', 1, null, 'drill', 'r1'],
-        ['gi_b2', 1, 3, 'drill', 'r1'],
-        ['gi_c1', 2, null, 'follow_up', 'r2'],
-        ['seg_1', 1, null, 'segment', 'r1'],
-      ].map(([item_id, added_seq, removed_seq, kind, run_id]) => ({
-        item_id: String(item_id),
-        added_seq: Number(added_seq),
-        removed_seq: removed_seq === null ? null : Number(removed_seq),
-        kind: String(kind),
-        run_id: String(run_id),
-        model: kind === 'segment' ? 'classifier' : 'llama3.1:8b',
-        prompt_version: kind === 'segment' ? 'classify-v1' : 'followup-v1',
-      }));
-      const entries = (rows: Array<Record<string, unknown>>) =>
-        rows
-          .map((r) => [r.item_id, r.added_seq, r.removed_seq, r.kind, r.run_id, r.model, r.prompt_version])
-          .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-
-      await releaseSets.down(db);
-      await db
-        .insertInto('release_items')
-        .values(v3.map((r) => (r.kind === 'segment' ? { ...r, content: '{}', content_sha256: 'x' } : r)))
-        .execute();
-      await releaseSets.up(db);
-      expect(entries(await db.selectFrom('release_members').selectAll().execute())).toEqual(entries(v3));
-      expect(
-        (await db.selectFrom('release_items').select('item_id').execute()).map((r) => r.item_id),
-      ).toEqual(['seg_1']);
-      const sets = await db
-        .selectFrom('release_sets')
-        .select(['run_id', 'kind', 'chunk', 'added_seq', 'removed_seq', 'n', 'item_ids'])
-        .orderBy('run_id')
-        .orderBy('kind')
-        .orderBy('chunk')
-        .execute();
-      // One row per (run, kind, model, prompt version, added, removed), numbered so no two share a chunk.
-      expect(sets.map((s) => ({ ...s, item_ids: [...s.item_ids].sort() }))).toEqual([
-        { run_id: 'r1', kind: 'drill', chunk: 0, added_seq: 1, removed_seq: 3, n: 1, item_ids: ['gi_b2'] },
-        { run_id: 'r1', kind: 'drill', chunk: 1, added_seq: 1, removed_seq: null, n: 1, item_ids: ['gi_b1'] },
-        {
-          run_id: 'r1',
-          kind: 'follow_up',
-          chunk: 0,
-          added_seq: 1,
-          removed_seq: 2,
-          n: 1,
-          item_ids: ['gi_a1'],
-        },
-        {
-          run_id: 'r1',
-          kind: 'follow_up',
-          chunk: 1,
-          added_seq: 1,
-          removed_seq: null,
-          n: 2,
-          item_ids: ['gi_a2', 'gi_a3'],
-        },
-        {
-          run_id: 'r1',
-          kind: 'follow_up',
-          chunk: 2,
-          added_seq: 3,
-          removed_seq: null,
-          n: 1,
-          item_ids: ['gi_a1'],
-        },
-        {
-          run_id: 'r2',
-          kind: 'follow_up',
-          chunk: 0,
-          added_seq: 2,
-          removed_seq: null,
-          n: 1,
-          item_ids: ['gi_c1'],
-        },
-      ]);
-
-      await releaseSets.down(db);
-      expect(entries(await db.selectFrom('release_items').selectAll().execute())).toEqual(entries(v3));
-      await db.deleteFrom('release_items').execute();
-      await releaseSets.up(db);
       expect(await tables(db)).toEqual(TABLES);
     });
 

@@ -1,194 +1,220 @@
 import { type Kysely, sql } from 'kysely';
 
-// Typed on Kysely<any>: a migration must keep working when today's schema types change.
+// The automation DB (docs/decisions/0004-database.md). Typed on Kysely<any>: a migration must keep
+// working when today's schema types change. One statement per entry: the embedded database (PGlite)
+// runs one statement per query.
+const STATEMENTS = [
+  `create table pipeline_runs (
+     id text primary key,
+     status text not null default 'running' check (status in ('running', 'succeeded', 'failed')),
+     params jsonb not null default '{}'::jsonb,
+     created_at timestamptz not null default now(),
+     updated_at timestamptz not null default now())`,
 
-export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema
-    .createTable('pipeline_runs')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('status', 'text', (c) =>
-      c.notNull().defaultTo('running').check(sql`status in ('running', 'succeeded', 'failed')`),
-    )
-    .addColumn('params', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .execute();
-
-  // One row per stage attempt: what ran, how long, how it ended.
-  await db.schema
-    .createTable('stage_runs')
-    .addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('run_id', 'text', (c) => c.notNull().references('pipeline_runs.id').onDelete('cascade'))
-    .addColumn('stage', 'text', (c) => c.notNull())
-    .addColumn('attempt', 'integer', (c) => c.notNull().check(sql`attempt > 0`))
-    .addColumn('status', 'text', (c) =>
-      c.notNull().check(sql`status in ('running', 'succeeded', 'failed', 'interrupted')`),
-    )
-    .addColumn('exit_code', 'integer')
-    .addColumn('host', 'text')
-    .addColumn('started_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('finished_at', 'timestamptz')
-    .addColumn('duration_ms', 'integer')
-    .addColumn('summary', 'jsonb')
-    .addColumn('error_code', 'text')
-    .addColumn('error_message', 'text')
-    .addUniqueConstraint('stage_runs_run_stage_attempt_key', ['run_id', 'stage', 'attempt'])
-    .execute();
+  // One row per stage attempt: what ran, how long, how it ended. `stopped`: stopped by a signal, its work
+  // did not wind down within the grace period; `abandoned`: its process ended without recording how (a
+  // later attempt of the same stage and run found it so).
+  `create table stage_runs (
+     id bigint generated always as identity primary key,
+     run_id text not null references pipeline_runs (id) on delete cascade,
+     stage text not null,
+     attempt integer not null check (attempt > 0),
+     status text not null
+       check (status in ('running', 'succeeded', 'failed', 'interrupted', 'stopped', 'abandoned')),
+     exit_code integer,
+     host text,
+     started_at timestamptz not null default now(),
+     finished_at timestamptz,
+     duration_ms integer,
+     summary jsonb,
+     error_code text,
+     error_message text,
+     constraint stage_runs_run_stage_attempt_key unique (run_id, stage, attempt))`,
 
   // Content-addressed media: id = sha256 of the source bytes, so a file ingested twice is one row.
-  await db.schema
-    .createTable('media')
-    .addColumn('id', 'text', (c) => c.primaryKey().check(sql`id ~ '^[a-f0-9]{64}$'`))
-    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('ready', 'rejected')`))
-    .addColumn('source_uri', 'text', (c) => c.notNull())
-    .addColumn('media_type', 'text')
-    .addColumn('container', 'text')
-    .addColumn('audio_codec', 'text')
-    .addColumn('duration_ms', 'integer')
-    .addColumn('size_bytes', 'bigint')
-    .addColumn('source_key', 'text')
-    .addColumn('audio_key', 'text')
-    .addColumn('audio_sha256', 'text')
-    .addColumn('reject_reason', 'text')
-    .addColumn('reject_detail', 'text')
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .execute();
+  `create table media (
+     id text primary key check (id ~ '^[a-f0-9]{64}$'),
+     status text not null check (status in ('ready', 'rejected')),
+     source_uri text not null,
+     media_type text,
+     container text,
+     audio_codec text,
+     duration_ms integer,
+     size_bytes bigint,
+     source_key text,
+     audio_key text,
+     audio_sha256 text,
+     reject_reason text,
+     reject_detail text,
+     created_at timestamptz not null default now(),
+     updated_at timestamptz not null default now())`,
 
   // Every input of a run and what became of it, including sources rejected before any byte was read.
-  await db.schema
-    .createTable('run_media')
-    .addColumn('run_id', 'text', (c) => c.notNull().references('pipeline_runs.id').onDelete('cascade'))
-    .addColumn('source_hash', 'text', (c) => c.notNull())
-    .addColumn('source_uri', 'text', (c) => c.notNull())
-    .addColumn('media_id', 'text', (c) => c.references('media.id'))
-    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('accepted', 'rejected')`))
-    .addColumn('reject_reason', 'text')
-    .addColumn('reject_detail', 'text')
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addPrimaryKeyConstraint('run_media_pkey', ['run_id', 'source_hash'])
-    .execute();
-  await db.schema.createIndex('run_media_media_id_idx').on('run_media').column('media_id').execute();
+  `create table run_media (
+     run_id text not null references pipeline_runs (id) on delete cascade,
+     source_hash text not null,
+     source_uri text not null,
+     media_id text references media (id),
+     status text not null check (status in ('accepted', 'rejected')),
+     reject_reason text,
+     reject_detail text,
+     created_at timestamptz not null default now(),
+     primary key (run_id, source_hash))`,
+  `create index run_media_media_id_idx on run_media (media_id)`,
 
-  await db.schema
-    .createTable('transcripts')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('media_id', 'text', (c) => c.notNull().references('media.id').onDelete('cascade'))
-    .addColumn('model', 'text', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('ok', 'suspect', 'rejected')`))
-    .addColumn('language', 'text')
-    .addColumn('duration_ms', 'integer')
-    .addColumn('processing_ms', 'integer')
-    .addColumn('segment_count', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('object_key', 'text')
-    .addColumn('flags', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
-    .addColumn('reject_reason', 'text')
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addUniqueConstraint('transcripts_media_model_key', ['media_id', 'model'])
-    .execute();
+  `create table transcripts (
+     id text primary key,
+     media_id text not null references media (id) on delete cascade,
+     model text not null,
+     status text not null check (status in ('ok', 'suspect', 'rejected')),
+     language text,
+     duration_ms integer,
+     processing_ms integer,
+     segment_count integer not null default 0,
+     object_key text,
+     flags jsonb not null default '[]'::jsonb,
+     reject_reason text,
+     created_at timestamptz not null default now(),
+     constraint transcripts_media_model_key unique (media_id, model))`,
 
-  await db.schema
-    .createTable('segments')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('transcript_id', 'text', (c) => c.notNull().references('transcripts.id').onDelete('cascade'))
-    .addColumn('idx', 'integer', (c) => c.notNull())
-    .addColumn('start_ms', 'integer', (c) => c.notNull())
-    .addColumn('end_ms', 'integer', (c) => c.notNull())
-    .addColumn('text', 'text', (c) => c.notNull())
-    .addColumn('turn', 'text')
-    .addUniqueConstraint('segments_transcript_idx_key', ['transcript_id', 'idx'])
-    .addCheckConstraint('segments_times_check', sql`start_ms >= 0 and end_ms >= start_ms`)
-    .execute();
+  `create table segments (
+     id text primary key,
+     transcript_id text not null references transcripts (id) on delete cascade,
+     idx integer not null,
+     start_ms integer not null,
+     end_ms integer not null,
+     text text not null,
+     turn text,
+     constraint segments_transcript_idx_key unique (transcript_id, idx),
+     constraint segments_times_check check (start_ms >= 0 and end_ms >= start_ms))`,
 
-  await db.schema
-    .createTable('classifications')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('segment_id', 'text', (c) => c.notNull().references('segments.id').onDelete('cascade'))
-    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('ok', 'rejected')`))
-    .addColumn('part', 'text')
-    .addColumn('kind', 'text')
-    .addColumn('topic', 'text')
-    .addColumn('band', sql`numeric(3,1)`, (c) => c.check(sql`band between 0 and 9`))
-    .addColumn('cefr', 'text')
-    .addColumn('pronunciation_focus', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
-    .addColumn('confidence', 'real')
-    .addColumn('rationale', 'text')
-    .addColumn('suspicious', 'boolean', (c) => c.notNull().defaultTo(false))
-    .addColumn('model', 'text', (c) => c.notNull())
-    .addColumn('prompt_version', 'text', (c) => c.notNull())
-    .addColumn('raw_output', 'text')
-    .addColumn('reject_reason', 'text')
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addUniqueConstraint('classifications_segment_prompt_key', ['segment_id', 'prompt_version'])
-    .execute();
+  `create table classifications (
+     id text primary key,
+     segment_id text not null references segments (id) on delete cascade,
+     status text not null check (status in ('ok', 'rejected')),
+     part text,
+     kind text,
+     topic text,
+     band numeric(3,1) check (band between 0 and 9),
+     cefr text,
+     pronunciation_focus jsonb not null default '[]'::jsonb,
+     confidence real,
+     rationale text,
+     suspicious boolean not null default false,
+     model text not null,
+     prompt_version text not null,
+     raw_output text,
+     reject_reason text,
+     created_at timestamptz not null default now(),
+     constraint classifications_segment_prompt_key unique (segment_id, prompt_version))`,
 
-  await db.schema
-    .createTable('generated_items')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('run_id', 'text', (c) => c.notNull().references('pipeline_runs.id').onDelete('cascade'))
-    .addColumn('kind', 'text', (c) =>
-      c.notNull().check(sql`kind in ('model_answer', 'drill', 'cue_card', 'follow_up')`),
-    )
-    .addColumn('source_segment_id', 'text', (c) => c.references('segments.id').onDelete('set null'))
-    .addColumn('topic', 'text')
-    .addColumn('target_band', sql`numeric(3,1)`)
-    .addColumn('payload', 'jsonb', (c) => c.notNull())
-    .addColumn('model', 'text', (c) => c.notNull())
-    .addColumn('prompt_version', 'text', (c) => c.notNull())
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .execute();
-  await db.schema.createIndex('generated_items_run_idx').on('generated_items').column('run_id').execute();
+  // task_key: the idempotency key of the generation task that made the item.
+  `create table generated_items (
+     id text primary key,
+     run_id text not null references pipeline_runs (id) on delete cascade,
+     kind text not null check (kind in ('model_answer', 'drill', 'cue_card', 'follow_up')),
+     source_segment_id text references segments (id) on delete set null,
+     topic text,
+     target_band numeric(3,1),
+     payload jsonb not null,
+     model text not null,
+     prompt_version text not null,
+     task_key text,
+     suspicious boolean not null default false,
+     created_at timestamptz not null default now())`,
+  `create index generated_items_run_kind_idx on generated_items (run_id, kind)`,
+  `create index generated_items_task_key_idx on generated_items (task_key)`,
 
-  await db.schema
-    .createTable('validations')
-    .addColumn('item_id', 'text', (c) => c.notNull())
-    .addColumn('item_type', 'text', (c) =>
-      c.notNull().check(sql`item_type in ('generated', 'classification')`),
-    )
-    .addColumn('rules_version', 'text', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('approved', 'rejected')`))
-    .addColumn('reasons', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
-    .addColumn('validated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addPrimaryKeyConstraint('validations_pkey', ['item_id', 'rules_version'])
-    .execute();
+  // One row per (model, prompt version, input) that produced a schema-valid answer.
+  `create table llm_cache (
+     key text primary key check (key ~ '^[a-f0-9]{64}$'),
+     task text not null,
+     model text not null,
+     prompt_version text not null,
+     output jsonb not null,
+     created_at timestamptz not null default now())`,
+  // Generation tasks whose answer stayed invalid after the repair retry: recorded so a re-run does not
+  // ask again, with the raw output kept for inspection.
+  `create table llm_rejections (
+     task_key text primary key,
+     run_id text not null references pipeline_runs (id) on delete cascade,
+     task text not null,
+     subject text not null,
+     model text not null,
+     prompt_version text not null,
+     reason text not null,
+     detail text not null,
+     raw_output text,
+     created_at timestamptz not null default now())`,
 
-  // A release. Written in one transaction with its items; `complete` only once its manifest is published.
-  await db.schema
-    .createTable('exports')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('pending', 'complete')`))
-    .addColumn('run_ids', 'jsonb', (c) => c.notNull())
-    .addColumn('manifest_key', 'text')
-    .addColumn('counts', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
-    .addColumn('diff', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('completed_at', 'timestamptz')
-    .execute();
+  // The quality gate's verdict per item and rules version. needs_review: only rules whose outcome is
+  // "review" fired; the item is published, flagged.
+  `create table validations (
+     item_id text not null,
+     item_type text not null check (item_type in ('generated', 'classification')),
+     rules_version text not null,
+     status text not null check (status in ('approved', 'rejected', 'needs_review')),
+     reasons jsonb not null default '[]'::jsonb,
+     validated_at timestamptz not null default now(),
+     primary key (item_id, rules_version))`,
 
-  await db.schema
-    .createTable('export_items')
-    .addColumn('export_id', 'text', (c) => c.notNull().references('exports.id').onDelete('cascade'))
-    .addColumn('item_id', 'text', (c) => c.notNull())
-    .addColumn('kind', 'text', (c) => c.notNull())
-    .addColumn('content_sha256', 'text', (c) => c.notNull())
-    .addPrimaryKeyConstraint('export_items_pkey', ['export_id', 'item_id'])
-    .execute();
+  // One row per approved item: the normalised-text hash (exact duplicates), a MinHash signature and
+  // the shingle set (LSH finds near-duplicate candidates, the exact Jaccard on shingles decides).
+  `create table content_fingerprints (
+     item_id text primary key,
+     kind text not null,
+     exact_hash text not null,
+     minhash jsonb not null,
+     shingles jsonb not null,
+     created_at timestamptz not null default now())`,
+  `create index content_fingerprints_exact_idx on content_fingerprints (kind, exact_hash)`,
+  // Locality-sensitive hashing bands of the MinHash: near-duplicate candidates share a band.
+  `create table fingerprint_bands (
+     kind text not null,
+     band integer not null,
+     hash text not null,
+     item_id text not null references content_fingerprints (item_id) on delete cascade,
+     primary key (kind, band, hash, item_id))`,
+
+  // A release: its files under pronielts-processed/releases/<id>/ are the content; this row records it.
+  // `publishing` while the files are written, `complete` once the manifest is (docs/decisions/0009).
+  `create table releases (
+     id text primary key,
+     seq integer not null unique check (seq > 0),
+     previous_id text references releases (id),
+     status text not null check (status in ('publishing', 'complete')),
+     run_ids jsonb not null,
+     rules_version text not null,
+     counts jsonb not null default '{}'::jsonb,
+     run_counts jsonb not null default '{}'::jsonb,
+     item_count integer not null default 0,
+     diff jsonb not null default '{}'::jsonb,
+     manifest_key text,
+     created_at timestamptz not null default now(),
+     completed_at timestamptz)`,
+];
+
+const TABLES = [
+  'releases',
+  'fingerprint_bands',
+  'content_fingerprints',
+  'validations',
+  'llm_rejections',
+  'llm_cache',
+  'generated_items',
+  'classifications',
+  'segments',
+  'transcripts',
+  'run_media',
+  'media',
+  'stage_runs',
+  'pipeline_runs',
+];
+
+export async function up(db: Kysely<any>): Promise<void> {
+  for (const statement of STATEMENTS) await sql.raw(statement).execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of [
-    'export_items',
-    'exports',
-    'validations',
-    'generated_items',
-    'classifications',
-    'segments',
-    'transcripts',
-    'run_media',
-    'media',
-    'stage_runs',
-    'pipeline_runs',
-  ]) {
-    await db.schema.dropTable(table).ifExists().execute();
-  }
+  for (const table of TABLES) await db.schema.dropTable(table).ifExists().execute();
 }
