@@ -14,7 +14,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseExchanges, synthesiseExchange } from '@pronielts/media-fixtures';
 import { dbConfigFrom, sharedEnv } from '@pronielts/shared/config';
-import { listItemsToValidate, openDb } from '@pronielts/shared/db';
+import { listItemsToValidate } from '@pronielts/exporter';
+import { openDb } from '@pronielts/shared/db';
 import { progress } from './util.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

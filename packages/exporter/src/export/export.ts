@@ -1,10 +1,11 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { type Db, validationCounts } from '@pronielts/shared/db';
+import type { Db } from '@pronielts/shared/db';
 import type { StageContext, StageResult } from '@pronielts/shared/stage';
 import { type PublishFile, putFiles, putManifest, readManifest } from '@pronielts/shared/storage';
 import type { Env } from '../env.ts';
 import { ruleConfigFrom, rulesVersion } from '../validate/config.ts';
+import { validationCounts } from '../validate/validations.repository.ts';
 import { mergeLines, Tally } from './lines.ts';
 import {
   completeRelease,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ItemToValidate } from '@pronielts/shared/db';
+import type { ItemToValidate } from './validations.repository.ts';
 import type { RuleConfig } from './config.ts';
 import type { Reason, RuleId, ValidationStatus } from './item.ts';
 import { itemRules, statusOf } from './rules.ts';

@@ -6,7 +6,7 @@ import {
   type ItemToValidate,
   listItemsToValidate,
   saveValidations,
-} from '@pronielts/shared/db';
+} from './validations.repository.ts';
 import type { StageContext, StageResult } from '@pronielts/shared/stage';
 import type { Env } from '../env.ts';
 import { ruleConfigFrom, rulesVersion } from './config.ts';

@@ -15,4 +15,3 @@ export * from './repositories/media.repository.ts';
 export * from './repositories/pipeline-runs.repository.ts';
 export * from './repositories/stage-runs.repository.ts';
 export * from './repositories/transcripts.repository.ts';
-export * from './repositories/validations.repository.ts';
