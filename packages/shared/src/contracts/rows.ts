@@ -13,7 +13,6 @@ type Opt<T> = ColumnType<T | null, T | null | undefined, T | null>;
 /** A column with a DB default: optional on insert. */
 type Def<T> = ColumnType<T, T | undefined, T>;
 
-export const RUN_STATUSES = ['running', 'succeeded', 'failed'] as const;
 export const STAGE_RUN_STATUSES = [
   'running',
   'succeeded',
@@ -27,7 +26,6 @@ export type StageRunStatus = z.infer<typeof StageRunStatus>;
 
 export interface PipelineRunsTable {
   id: string;
-  status: ColumnType<(typeof RUN_STATUSES)[number], (typeof RUN_STATUSES)[number] | undefined>;
   params: JSONColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;

@@ -4,9 +4,10 @@ import { type Kysely, sql } from 'kysely';
 // working when today's schema types change. One statement per entry: the embedded database (PGlite)
 // runs one statement per query.
 const STATEMENTS = [
+  // A pipeline run (an Airflow DAG run or a runner invocation). How it is going is its stage_runs; the
+  // DAG run's state is Airflow's, and a copy here would only drift from it.
   `create table pipeline_runs (
      id text primary key,
-     status text not null default 'running' check (status in ('running', 'succeeded', 'failed')),
      params jsonb not null default '{}'::jsonb,
      created_at timestamptz not null default now(),
      updated_at timestamptz not null default now())`,

@@ -13,15 +13,3 @@ export async function ensurePipelineRun(
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
 }
-
-export async function setPipelineRunStatus(
-  db: Kysely<Database>,
-  runId: string,
-  status: 'running' | 'succeeded' | 'failed',
-): Promise<void> {
-  await db
-    .updateTable('pipeline_runs')
-    .set({ status, updated_at: new Date() })
-    .where('id', '=', runId)
-    .execute();
-}
