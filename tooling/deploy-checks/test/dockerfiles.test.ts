@@ -83,6 +83,27 @@ describe('stage-specific image contents', () => {
     expect(text).not.toMatch(/ENTRYPOINT.*build-whisper/);
   });
 
+  it('the stage Dockerfiles differ only where their stages differ (decision 0011: five files, one shape)', () => {
+    // Comments dropped and the package name made generic; what may differ per stage is the runtime's
+    // apt packages and its ENV line (and the transcriber's whisper.cpp targets after the builder).
+    const shape = (pkg: string) =>
+      readDockerfile(pkg)
+        .split('\n')
+        .filter((l) => !l.startsWith('#') && l.trim() !== '')
+        .map((l) => l.replaceAll(`@pronielts/${pkg}`, '@pronielts/STAGE'))
+        .map((l) => (/apt-get install -y --no-install-recommends tini/.test(l) ? 'APT tini …' : l))
+        .map((l) => (l.startsWith('ENV NODE_ENV=production') ? 'ENV …' : l));
+    const builder = (lines: string[]) =>
+      lines.slice(0, lines.findIndex((l) => l.includes('pnpm deploy')) + 1);
+    const node = shape('classifier');
+    for (const pkg of ['exporter', 'ingestor', 'paraphraser']) expect(shape(pkg), pkg).toEqual(node);
+    expect(
+      builder(
+        shape('transcriber').filter((l) => l !== 'FROM ${NODE_IMAGE} AS node' && !l.startsWith('ARG CUDA')),
+      ),
+    ).toEqual(builder(node));
+  });
+
   it('hadolint catches a bad Dockerfile (the lint can fail)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hadolint-'));
     const file = path.join(dir, 'Dockerfile');
