@@ -44,27 +44,48 @@ beforeAll(async () => {
   const t = await createTestDatabase(services);
   drop = t.drop;
   db = await openMigratedPostgres(t.url, 2);
-  dbEnv = {
-    DATABASE_URL: t.url,
-    EXPORT_PAGE_SIZE: '200',
-  };
-  // A run with ~1,200 distinct approved items, so an export lasts long enough to be killed in its middle.
+  dbEnv = { DATABASE_URL: t.url };
+  // A released run the export merges with, and a run with ~1,200 distinct approved items, so an export
+  // lasts long enough to be killed in its middle.
   const rand = prng(42);
   const pick = () => WORDS[Math.floor(rand() * WORDS.length)];
-  await seedContent(db, 'crash-run', {
-    segments: [],
-    items: Array.from({ length: 1200 }, (_, i) => ({
-      name: `fu-${i}`,
-      ...followUps([
-        `Why would a ${pick()} near the ${pick()} care about ${pick()} and ${pick()}?`,
-        `How did the ${pick()} change the ${pick()} and the ${pick()} for a ${pick()}?`,
-        `Should each ${pick()} with a ${pick()} share its ${pick()} with a ${pick()}?`,
-      ]),
-    })),
-  });
-  const v = spawnStage(CLI, ['validate', '--run-id', 'crash-run'], { ...dbEnv, ...s3Env(s3) });
-  expect(await v.exit).toBe(0);
-}, 120_000);
+  for (const [runId, n] of [
+    ['crash-base', 300],
+    ['crash-run', 1200],
+  ] as const) {
+    await seedContent(db, runId, {
+      segments: [],
+      items: Array.from({ length: n }, (_, i) => ({
+        name: `${runId}-fu-${i}`,
+        ...followUps([
+          `Why would a ${pick()} near the ${pick()} care about ${pick()} and ${pick()}?`,
+          `How did the ${pick()} change the ${pick()} and the ${pick()} for a ${pick()}?`,
+          `Should each ${pick()} with a ${pick()} share its ${pick()} with a ${pick()}?`,
+        ]),
+      })),
+    });
+    const v = spawnStage(CLI, ['validate', '--run-id', runId], { ...dbEnv, ...s3Env(s3) });
+    expect(await v.exit).toBe(0);
+  }
+}, 180_000);
+
+/** Approved items of `runId`. */
+async function approvedOf(runId: string): Promise<number> {
+  const r = await db
+    .selectFrom('validations')
+    .innerJoin('generated_items', 'generated_items.id', 'validations.item_id')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('generated_items.run_id', '=', runId)
+    .where('validations.status', '=', 'approved')
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** Releases crash-base: the release every trial's export builds on. */
+async function exportBase(env: Record<string, string>): Promise<void> {
+  const p = spawnStage(CLI, ['export', '--run-id', 'crash-base'], env);
+  expect(await p.exit).toBe(0);
+}
 
 afterAll(async () => {
   await db?.destroy();
@@ -78,28 +99,31 @@ async function resetReleases(): Promise<void> {
 async function releaseState(env: Record<string, string>) {
   const store = createObjectStore(storageConfigFrom(sharedEnv.parse(env)));
   await store.ensureBuckets(); // a process killed at once never got to create them
-  const rows = await db.selectFrom('releases').selectAll().execute();
+  const rows = await db.selectFrom('releases').selectAll().orderBy('seq').execute();
   const prefixes = new Set<string>();
   for await (const o of store.list('processed', 'releases/')) prefixes.add(o.key.split('/')[1] ?? '');
-  const complete = rows.filter((r) => r.status === 'complete');
-  const id = complete[0]?.id ?? '';
-  const manifest = id ? await readManifest(store, 'processed', `releases/${id}`, ReleaseManifest) : null;
+  const head = rows.filter((r) => r.status === 'complete').at(-1);
+  const manifest = head
+    ? await readManifest(store, 'processed', `releases/${head.id}`, ReleaseManifest)
+    : null;
   let lines = 0;
   if (manifest)
     for (const f of manifest.files)
       lines += (await text(await store.get('processed', f.key))).split('\n').filter(Boolean).length;
   return {
     rows: rows.map((r) => [r.id, r.status, r.item_count]),
-    prefixes: [...prefixes],
+    prefixes: [...prefixes].sort(),
     manifestOk: manifest ? (await verifyManifest(store, 'processed', manifest)).length === 0 : false,
     lines,
   };
 }
 
 describe('exporter crash injection', () => {
-  it(`leaves exactly one complete release after a kill at a random point and a re-run (${TRIALS} trials, seed ${SEED})`, async () => {
-    // Reference: an uninterrupted export, and how long it takes.
+  it(`leaves exactly one complete release on the previous one after a kill at a random point and a re-run (${TRIALS} trials, seed ${SEED})`, async () => {
+    // Reference: the base release, then an uninterrupted export on it, and how long that takes.
     const refEnv = { ...dbEnv, ...s3Env(s3) };
+    await exportBase(refEnv);
+    const base = await releaseState(refEnv);
     const t0 = performance.now();
     const ref = spawnStage(CLI, ['export', '--run-id', 'crash-run'], refEnv);
     await ref.waitForLine((l) => l.msg === 'starting');
@@ -108,20 +132,18 @@ describe('exporter crash injection', () => {
     // Kill points are spread over the export's own work, after Node has started.
     const workMs = performance.now() - t0 - startedAt;
     const expected = await releaseState(refEnv);
-    expect(expected.rows).toHaveLength(1);
+    const items = (await approvedOf('crash-base')) + (await approvedOf('crash-run'));
+    expect(items).toBeGreaterThan(1300);
+    expect(expected.rows).toEqual([...base.rows, [expect.any(String), 'complete', items]]);
     expect(expected.manifestOk).toBe(true);
-    const approved = (
-      await db.selectFrom('validations').select('item_id').where('status', '=', 'approved').execute()
-    ).length;
-    expect(approved).toBeGreaterThan(1000);
-    expect(expected.lines).toBe(approved);
-    const releaseId = expected.rows[0]?.[0];
+    expect(expected.lines).toBe(items);
 
     const rand = prng(SEED);
     const outcomes: string[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       await resetReleases();
       const env = { ...dbEnv, ...s3Env(s3) }; // fresh buckets: objects of other trials cannot help
+      await exportBase(env);
       const delay = Math.floor(rand() * workMs * 1.1);
       const victim = spawnStage(CLI, ['export', '--run-id', 'crash-run'], env);
       await victim.waitForLine((l) => l.msg === 'starting');
@@ -130,16 +152,16 @@ describe('exporter crash injection', () => {
       const code = await victim.exit;
       const afterKill = await releaseState(env);
       // Never a half-visible release: complete in the DB only together with a valid manifest.
-      const completeRows = afterKill.rows.filter((r) => r[1] === 'complete');
-      if (completeRows.length > 0) expect(afterKill.manifestOk).toBe(true);
+      expect(afterKill.manifestOk).toBe(true);
       // 'publishing': killed after its row was recorded, before the release was complete (the re-run
       // writes it again).
+      const mine = afterKill.rows.slice(base.rows.length);
       const phase =
         code === 0
           ? 'finished'
-          : completeRows.length
+          : mine[0]?.[1] === 'complete'
             ? 'complete'
-            : afterKill.rows.length
+            : mine.length
               ? 'publishing'
               : 'nothing';
       outcomes.push(`${delay}ms:${phase}`);
@@ -150,10 +172,10 @@ describe('exporter crash injection', () => {
         `trial ${trial} (kill at ${delay} ms): ${rerun.lines.slice(-2).join('\n')}`,
       ).toBe(0);
       const state = await releaseState(env);
-      expect(state.rows, `trial ${trial}`).toEqual([[releaseId, 'complete', approved]]);
-      expect(state.prefixes).toEqual([releaseId]);
+      expect(state.rows, `trial ${trial}`).toEqual(expected.rows);
+      expect(state.prefixes).toEqual(expected.prefixes);
       expect(state.manifestOk).toBe(true);
-      expect(state.lines).toBe(approved);
+      expect(state.lines).toBe(items);
     }
     // The kills must have landed in different phases, not all before or all after the work.
     process.stderr.write(`crash trials (seed ${SEED}): ${outcomes.join(' ')}\n`);
