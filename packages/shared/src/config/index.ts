@@ -2,11 +2,13 @@ import path from 'node:path';
 import { z } from 'zod';
 import { BoolEnv, IntEnv, OptionalString } from './env-util.ts';
 
+export { type EnvRow, envHelp, envRows, envTable, fillEnvRegions } from './describe.ts';
 export { BoolEnv, formatEnvIssues, IntEnv, OptionalString, parseEnv } from './env-util.ts';
 
 /**
  * The env every stage shares: object storage, the automation DB, logging and the harness.
  * Stages extend `sharedEnvShape` with their own variables in their `env.ts` and parse once with `parseEnv`.
+ * Each variable's `.describe()` is its documentation, in --help and the READMEs (describe.ts).
  */
 
 /** Whether `v` parses as a URL with a host (the WHATWG parser pg and fetch use). */
@@ -33,25 +35,23 @@ const HOST_PORT = /^(?:https?:\/\/)?[A-Za-z0-9.-]+(?::\d{1,5})?\/?$/;
 const BUCKET_PREFIX = /^[a-z0-9][a-z0-9-]{0,30}-$/;
 
 export const sharedEnvShape = {
-  // --- object storage (MinIO or any S3 server); unset MINIO_ENDPOINT = local folder store ---
-  /** host:port of the S3 API, e.g. minio.minio.svc.cluster.local:9000. A http(s):// prefix is accepted. */
   MINIO_ENDPOINT: OptionalString.pipe(
     z.string().regex(HOST_PORT, 'expected host:port, e.g. minio.minio.svc.cluster.local:9000').optional(),
+  ).describe(
+    'host:port of the S3 API (MinIO or any S3 server), e.g. minio.minio.svc.cluster.local:9000; a http(s):// prefix is accepted. Unset: a local folder store under PRONIELTS_DATA_DIR.',
   ),
-  MINIO_ACCESS_KEY: OptionalString,
-  MINIO_SECRET_KEY: OptionalString,
-  MINIO_USE_SSL: BoolEnv.default(false),
-  MINIO_REGION: z.string().min(1).default('us-east-1'),
-  /**
-   * A request to the S3 server fails when its connection is silent this long (connecting, waiting for an
-   * answer, or mid-transfer): a frozen server becomes exit 75, while a large transfer that moves is never cut.
-   */
-  MINIO_IDLE_TIMEOUT_MS: IntEnv({ min: 1000, max: 3_600_000 }).default(30_000),
-  /** Optional prefix for the three bucket names (e.g. "staging-"), for several environments in one server. */
+  MINIO_ACCESS_KEY: OptionalString.describe('S3 access key; required with MINIO_ENDPOINT.'),
+  MINIO_SECRET_KEY: OptionalString.describe('S3 secret key; required with MINIO_ENDPOINT.'),
+  MINIO_USE_SSL: BoolEnv.default(false).describe('Use TLS to the S3 API (an https:// endpoint always does).'),
+  MINIO_REGION: z.string().min(1).default('us-east-1').describe('S3 region.'),
+  MINIO_IDLE_TIMEOUT_MS: IntEnv({ min: 1000, max: 3_600_000 })
+    .default(30_000)
+    .describe(
+      'An S3 request fails (exit 75) when its connection is silent this long: connecting, waiting for an answer or mid-transfer. A large transfer that moves is never cut.',
+    ),
   MINIO_BUCKET_PREFIX: OptionalString.pipe(
     z.string().regex(BUCKET_PREFIX, 'expected lowercase letters, digits and dashes ending in "-"').optional(),
-  ),
-  // --- automation DB; unset DATABASE_URL = embedded PGlite ---
+  ).describe('Prefix for the three bucket names (e.g. staging-), for several environments in one server.'),
   DATABASE_URL: OptionalString.pipe(
     z
       .string()
@@ -61,21 +61,34 @@ export const sharedEnvShape = {
         'does not parse as a URL (expected postgres://host:port/database with user and password)',
       )
       .optional(),
-  ),
-  DB_POOL_MAX: IntEnv({ min: 1, max: 100 }).default(4),
-  /** Where the embedded defaults live: PGlite's data dir and the folder object store. */
-  PRONIELTS_DATA_DIR: z.string().min(1).default('.pronielts'),
-  // --- logging and harness ---
-  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  /** Airflow's KubernetesPodOperator reads /airflow/xcom/return.json when do_xcom_push is on. */
-  AIRFLOW_XCOM_DIR: z.string().min(1).default('/airflow/xcom'),
-  /** How long a stage may take to wind down after SIGTERM before it exits 75 anyway. */
-  STAGE_SHUTDOWN_GRACE_MS: IntEnv({ min: 0, max: 600_000 }).default(20_000),
+  ).describe('postgres:// URL of the automation DB. Unset: an embedded PGlite under PRONIELTS_DATA_DIR.'),
+  DB_POOL_MAX: IntEnv({ min: 1, max: 100 }).default(4).describe('PostgreSQL connections per stage process.'),
+  PRONIELTS_DATA_DIR: z
+    .string()
+    .min(1)
+    .default('.pronielts')
+    .describe('Where the embedded defaults live: the PGlite data dir and the folder object store.'),
+  LOG_LEVEL: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+    .default('info')
+    .describe('Lowest level logged.'),
+  AIRFLOW_XCOM_DIR: z
+    .string()
+    .min(1)
+    .default('/airflow/xcom')
+    .describe(
+      "The summary goes to return.json here when the folder exists (Airflow's KubernetesPodOperator reads it with do_xcom_push).",
+    ),
+  STAGE_SHUTDOWN_GRACE_MS: IntEnv({ min: 0, max: 600_000 })
+    .default(20_000)
+    .describe('How long a stage may take to wind down after SIGTERM before it exits 75 anyway.'),
 };
+
+const OLLAMA_IN_CLUSTER = 'http://ollama.ollama.svc.cluster.local:11434';
+const OLLAMA_LOCAL = 'http://127.0.0.1:11434';
 
 /** The Ollama settings of the LLM stages (classifier, paraphraser). */
 export const llmEnvShape = {
-  /** Ollama's API; in a pod the in-cluster service, elsewhere the local default. */
   OLLAMA_HOST: z
     .string()
     .url('expected a URL such as http://127.0.0.1:11434')
@@ -83,26 +96,31 @@ export const llmEnvShape = {
       (v) => !hasCredentials(v),
       'must not carry a user name or password (Ollama has no authentication)',
     )
-    .default(
-      process.env.KUBERNETES_SERVICE_HOST
-        ? 'http://ollama.ollama.svc.cluster.local:11434'
-        : 'http://127.0.0.1:11434',
+    .default(process.env.KUBERNETES_SERVICE_HOST ? OLLAMA_IN_CLUSTER : OLLAMA_LOCAL)
+    .meta({
+      description: "Ollama's API (no user name or password).",
+      computedDefault: `${OLLAMA_IN_CLUSTER} in a pod, ${OLLAMA_LOCAL} elsewhere`,
+    }),
+  LLM_MODEL: z.string().min(1).default('llama3.1:8b').describe('The model asked first.'),
+  LLM_FALLBACK_MODEL: z
+    .string()
+    .min(1)
+    .default('mistral:7b')
+    .describe('The model used when LLM_MODEL is missing on the server.'),
+  LLM_CONCURRENCY: IntEnv({ min: 1, max: 64 })
+    .default(4)
+    .describe("Requests in flight at once: match Ollama's OLLAMA_NUM_PARALLEL to keep its slots busy."),
+  LLM_TIMEOUT_MS: IntEnv({ min: 1000 })
+    .default(180_000)
+    .describe('Timeout per request, including queueing inside Ollama.'),
+  LLM_STALL_TIMEOUT_MS: IntEnv({ min: 1000 })
+    .default(30_000)
+    .describe(
+      'Silence after which Ollama counts as stalled (exit 75): between chunks always; before the first byte (sent with the first token, after any queueing) only if it does not answer /api/version either (a busy server is waited for).',
     ),
-  LLM_MODEL: z.string().min(1).default('llama3.1:8b'),
-  /** Used when LLM_MODEL is missing on the server. */
-  LLM_FALLBACK_MODEL: z.string().min(1).default('mistral:7b'),
-  /** Requests in flight at once: match Ollama's OLLAMA_NUM_PARALLEL to keep its slots busy. */
-  LLM_CONCURRENCY: IntEnv({ min: 1, max: 64 }).default(4),
-  /** Per request, including queueing inside Ollama. */
-  LLM_TIMEOUT_MS: IntEnv({ min: 1000 }).default(180_000),
-  /**
-   * Silence that makes the stage ask whether Ollama stalled: between chunks it has; before the first
-   * byte (Ollama sends it with the first token, after any queueing) it has if it does not answer a
-   * trivial request either.
-   */
-  LLM_STALL_TIMEOUT_MS: IntEnv({ min: 1000 }).default(30_000),
-  /** Retries on 5xx, timeouts and connection errors (with exponential backoff). */
-  LLM_RETRIES: IntEnv({ min: 0, max: 10 }).default(3),
+  LLM_RETRIES: IntEnv({ min: 0, max: 10 })
+    .default(3)
+    .describe('Retries on 5xx, timeouts and connection errors, with exponential backoff.'),
 };
 
 export const LLM_ENV_HELP = {
