@@ -1,7 +1,7 @@
 import { ClassifyInput, parseInput } from '@pronielts/shared/contracts';
 import type { StageDefinition } from '@pronielts/shared/stage';
 import type { z } from 'zod';
-import { ENV_HELP, type Env, env } from './env.ts';
+import { type Env, env } from './env.ts';
 import { classify } from './run.ts';
 
 export type Input = z.output<typeof ClassifyInput>;
@@ -13,7 +13,6 @@ export const stage: StageDefinition<Input, Env> = {
     'Classifies every segment of a run with an Ollama LLM: IELTS part, kind, topic, band, CEFR level and pronunciation focus.',
   options: {},
   env,
-  envHelp: ENV_HELP,
 
   input: ({ runId }) => parseInput(ClassifyInput, { runId }),
   run: (ctx) => classify(ctx),

@@ -2,7 +2,7 @@ import { BoolEnv } from '@pronielts/shared/config';
 import { ExportInput, parseInput, ValidateInput } from '@pronielts/shared/contracts';
 import type { StageDefinition } from '@pronielts/shared/stage';
 import type { z } from 'zod';
-import { ENV_HELP, type Env, env } from './env.ts';
+import { type Env, env } from './env.ts';
 import { exportRelease } from './export/export.ts';
 import { qualityStage } from './quality/quality.stage.ts';
 
@@ -13,7 +13,6 @@ export const validateStage: StageDefinition<z.output<typeof ValidateInput>, Env>
     'Runs the quality gate over every generated and classified item of a run; each ends approved, rejected or needs_review, with reasons.',
   options: {},
   env,
-  envHelp: ENV_HELP,
   input: ({ runId }) => parseInput(ValidateInput, { runId }),
   // Loaded when this phase runs: the rules bring language and name detection, which add to start-up
   // and which the export phase does not need.
@@ -33,7 +32,6 @@ export const exportStage: StageDefinition<z.output<typeof ExportInput>, Env> = {
     },
   },
   env,
-  envHelp: ENV_HELP,
   input: ({ runId, values }) =>
     parseInput(ExportInput, {
       runId,

@@ -1,7 +1,7 @@
 import { IngestInput, parseInput, parseJsonArray } from '@pronielts/shared/contracts';
 import type { StageDefinition } from '@pronielts/shared/stage';
 import type { z } from 'zod';
-import { ENV_HELP, type Env, env } from './env.ts';
+import { type Env, env } from './env.ts';
 import { ingest } from './run.ts';
 export type Input = z.output<typeof IngestInput>;
 
@@ -24,7 +24,6 @@ export const stage: StageDefinition<Input, Env> = {
     },
   },
   env,
-  envHelp: ENV_HELP,
 
   input: ({ runId, values }) => {
     const fromJson = typeof values['sources-json'] === 'string' ? parseJsonArray(values['sources-json']) : [];

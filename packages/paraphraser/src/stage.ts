@@ -1,7 +1,7 @@
 import { ParaphraseInput, parseInput } from '@pronielts/shared/contracts';
 import type { StageDefinition } from '@pronielts/shared/stage';
 import type { z } from 'zod';
-import { ENV_HELP, type Env, env } from './env.ts';
+import { type Env, env } from './env.ts';
 import { paraphrase } from './run.ts';
 
 export type Input = z.output<typeof ParaphraseInput>;
@@ -13,7 +13,6 @@ export const stage: StageDefinition<Input, Env> = {
     'Writes band-targeted model answers for candidate answers and generates pronunciation drills, Part 2 cue cards and Part 3 follow-up questions with an Ollama LLM.',
   options: {},
   env,
-  envHelp: ENV_HELP,
 
   input: ({ runId }) => parseInput(ParaphraseInput, { runId }),
   run: (ctx) => paraphrase(ctx),

@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
+import { envHelp } from '@pronielts/shared/config';
+import { env } from './env.ts';
 import { type PipelineStage, STAGE_NAMES } from './stages.ts';
 
 export const USAGE = `Usage: pnpm pipeline run <source…> [options]      (or: pronielts-pipeline run …)
 
 Runs every stage CLI in order on one run id: ingest → transcribe → classify → paraphrase → validate →
 export. Sources are local files, http(s) URLs or s3:// keys. Without DATABASE_URL / MINIO_ENDPOINT it
-uses the embedded defaults (PGlite and a folder store under PRONIELTS_DATA_DIR, default .pronielts).
+uses the embedded defaults (PGlite and a folder store under PRONIELTS_DATA_DIR).
 
 Options:
   --run-id <id>        the run (default: derived from the sources, so the same command is the same run)
@@ -22,11 +24,11 @@ Before any work it checks what the selected stages need: ffmpeg (ingest), whispe
 model (transcribe; a missing model is downloaded when allowed), Ollama with the model (classify,
 paraphrase). Without OLLAMA_HOST and with nothing on 127.0.0.1:11434 it starts the project's own Ollama
 (scripts/build-ollama) on a private port for the run: LLM_MODEL or its fallback if that Ollama has or can
-pull it, else Gemma 3 270M (scripts/small-llm), a small model for trying the pipeline only.
-Environment: the stages' own (see each package README), and for the runner:
-  WHISPER_MODEL (default base here), WHISPER_MODEL_DIR (default the tools cache's whisper-models,
-  where scripts/setup puts ggml-base.bin), WHISPER_ALLOW_DOWNLOAD (default true here), OLLAMA_HOST,
-  LLM_MODEL, LLM_FALLBACK_MODEL, OLLAMA_BIN (the project's Ollama; scripts/lib/env.sh sets it).
+pull it, else Gemma 3 270M (scripts/small-llm), a small model for trying the pipeline only. OLLAMA_BIN is
+that Ollama's binary (scripts/lib/env.sh sets it).
+
+Environment (passed on to the stages, whose --help lists their own):
+${envHelp(env).join('\n')}
 
 Exit codes: 0 done · 2 invalid arguments, configuration or a precondition you must fix ·
             75 a dependency is unavailable (Ollama down, download failed) or interrupted · 1 a bug;

@@ -1,7 +1,7 @@
 import { parseInput, TranscribeInput } from '@pronielts/shared/contracts';
 import type { StageDefinition } from '@pronielts/shared/stage';
 import type { z } from 'zod';
-import { ENV_HELP, type Env, env } from './env.ts';
+import { type Env, env } from './env.ts';
 import { transcribe } from './run.ts';
 
 export type Input = z.output<typeof TranscribeInput>;
@@ -19,7 +19,6 @@ export const stage: StageDefinition<Input, Env> = {
     },
   },
   env,
-  envHelp: ENV_HELP,
 
   input: ({ runId, values }) => {
     const ids =

@@ -1,7 +1,7 @@
 import { parseInput, RunId } from '@pronielts/shared/contracts';
 import type { StageDefinition } from '@pronielts/shared/stage';
 import { z } from 'zod';
-import { QUALITY_ENV_HELP, type QualityEnv, qualityEnv } from './quality.env.ts';
+import { type QualityEnv, qualityEnv } from './quality.env.ts';
 import { qualityCheck } from './quality.ts';
 
 const QualityInput = z.object({ runId: RunId });
@@ -15,7 +15,6 @@ export const qualityStage: StageDefinition<z.output<typeof QualityInput>, Qualit
     'process is gone). Exit 3 with one line per failed check.',
   options: {},
   env: qualityEnv,
-  envHelp: QUALITY_ENV_HELP,
   input: ({ runId }) => parseInput(QualityInput, { runId }),
   run: (ctx) => qualityCheck(ctx),
 };

@@ -123,17 +123,6 @@ export const llmEnvShape = {
     .describe('Retries on 5xx, timeouts and connection errors, with exponential backoff.'),
 };
 
-export const LLM_ENV_HELP = {
-  OLLAMA_HOST: 'Ollama API URL (default: in-cluster service in a pod, http://127.0.0.1:11434 elsewhere)',
-  LLM_MODEL: 'primary model (default llama3.1:8b)',
-  LLM_FALLBACK_MODEL: 'backup model when the primary is missing (default mistral:7b)',
-  LLM_CONCURRENCY: 'requests in flight (default 4; match OLLAMA_NUM_PARALLEL)',
-  LLM_TIMEOUT_MS: 'timeout per request (default 180000)',
-  LLM_STALL_TIMEOUT_MS:
-    'silence (before the first byte or between chunks) that means Ollama stalled: exit 75 (default 60000)',
-  LLM_RETRIES: 'retries on 5xx/timeouts/connection errors (default 3)',
-};
-
 type SharedShapeOutput = z.output<z.ZodObject<typeof sharedEnvShape>>;
 
 /** Cross-field rules: S3 credentials are required exactly when an S3 endpoint is configured. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
+import { envHelp } from '../config/describe.ts';
 import { dbConfigFrom, parseEnv, type SharedEnv, secretsOf, storageConfigFrom } from '../config/index.ts';
 import { type RunId, type StageName, type StageSummary, toRunId } from '../contracts/index.ts';
 import {
@@ -73,8 +74,6 @@ export interface StageDefinition<I, E extends SharedEnv> {
   /** Builds the validated input from parsed argv (run id already normalised). */
   input: (args: { runId: RunId; values: Record<string, unknown>; positionals: string[] }) => I;
   run: (ctx: StageContext<I, E>) => Promise<StageResult>;
-  /** Extra env-var documentation for --help. */
-  envHelp?: Record<string, string>;
 }
 
 export interface RunOptions {
@@ -92,32 +91,12 @@ const COMMON_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
-const SHARED_ENV_HELP: Record<string, string> = {
-  MINIO_ENDPOINT: 'S3 API host:port; unset = local folder store under PRONIELTS_DATA_DIR',
-  MINIO_ACCESS_KEY: 'S3 access key (required with MINIO_ENDPOINT)',
-  MINIO_SECRET_KEY: 'S3 secret key (required with MINIO_ENDPOINT)',
-  MINIO_USE_SSL: 'true/false (default false)',
-  MINIO_BUCKET_PREFIX: 'optional prefix for the bucket names, e.g. staging-',
-  MINIO_REGION: 'S3 region (default us-east-1)',
-  MINIO_IDLE_TIMEOUT_MS:
-    'an S3 request fails after this long without a byte either way: exit 75 (default 30000)',
-  DATABASE_URL: 'postgres:// URL of the automation DB; unset = embedded PGlite under PRONIELTS_DATA_DIR',
-  DB_POOL_MAX: 'PostgreSQL connections per stage process (default 4)',
-  PRONIELTS_DATA_DIR: 'embedded DB and object store location (default .pronielts)',
-  LOG_LEVEL: 'trace|debug|info|warn|error|fatal|silent (default info)',
-  AIRFLOW_XCOM_DIR: 'where return.json is written if the folder exists (default /airflow/xcom)',
-  STAGE_SHUTDOWN_GRACE_MS: 'time to wind down after SIGTERM before exiting 75 (default 20000)',
-};
-
 export function usage<I, E extends SharedEnv>(def: StageDefinition<I, E>): string {
   const opts = { ...COMMON_OPTIONS, ...def.options };
   const optLines = Object.entries(opts).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.arg ?? '<value>'}` : ''}`;
     return `  ${flag.padEnd(34)} ${o.description}${o.multiple ? ' (repeatable)' : ''}`;
   });
-  const envLines = Object.entries({ ...def.envHelp, ...SHARED_ENV_HELP }).map(
-    ([k, v]) => `  ${k.padEnd(34)} ${v}`,
-  );
   return [
     `Usage: ${def.bin} --run-id <id> [options]`,
     '',
@@ -127,7 +106,7 @@ export function usage<I, E extends SharedEnv>(def: StageDefinition<I, E>): strin
     ...optLines,
     '',
     'Environment:',
-    ...envLines,
+    ...envHelp(def.env),
     '',
     'Exit codes: 0 done (rejected items are data, not failures) · 2 invalid input or configuration ·',
     '            75 a dependency is unavailable or the stage was interrupted (retry) · 1 a bug',
