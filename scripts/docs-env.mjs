@@ -1,6 +1,6 @@
 // Writes the env tables of the READMEs, each `<!-- env:begin NAME -->` … `<!-- env:end -->` region, from
-// the zod schemas (`pnpm docs:env`; needs packages/shared built). With --check it writes nothing, names the
-// stale files and exits 1 (packages/pipeline/src/env-docs.test.ts runs it so).
+// the zod schemas (`pnpm docs:env`): each package's src/env.ts, which imports packages/shared's dist (build
+// it first). With --check it writes nothing, names the stale files and exits 1 (pipeline's env-docs test).
 import fs from 'node:fs';
 import path from 'node:path';
 import { env as classify } from '../packages/classifier/src/env.ts';
@@ -9,27 +9,13 @@ import { qualityEnv as quality } from '../packages/exporter/src/quality/quality.
 import { env as ingest } from '../packages/ingestor/src/env.ts';
 import { env as paraphrase } from '../packages/paraphraser/src/env.ts';
 import { env as pipeline } from '../packages/pipeline/src/env.ts';
-import {
-  envRows,
-  envTable,
-  fillEnvRegions,
-  sharedEnv,
-  sharedEnvShape,
-} from '../packages/shared/dist/config/index.js';
+import * as config from '../packages/shared/dist/config/index.js';
 import { env as transcribe } from '../packages/transcriber/src/env.ts';
 
+const stages = { ingest, transcribe, classify, paraphrase, exporter, quality, pipeline };
+const { envRows, envTable, fillEnvRegions, sharedEnv, sharedEnvShape } = config;
 const tables = { shared: envTable(envRows(sharedEnv)) };
-for (const [name, schema] of Object.entries({
-  ingest,
-  transcribe,
-  classify,
-  paraphrase,
-  exporter,
-  quality,
-  pipeline,
-})) {
-  tables[name] = envTable(envRows(schema, sharedEnvShape));
-}
+for (const [name, schema] of Object.entries(stages)) tables[name] = envTable(envRows(schema, sharedEnvShape));
 
 const root = path.resolve(import.meta.dirname, '..');
 const files = [

@@ -61,13 +61,9 @@ export function envTable(rows: EnvRow[]): string {
   const text = (s: string) => s.replace(/[|<]/g, '\\$&'); // a cell's end; an HTML tag's start
   const cells = rows.map((r) => [
     `\`${r.name}\``,
-    r.computedDefault
-      ? text(r.computedDefault)
-      : r.default
-        ? `\`${r.default}\``
-        : r.required
-          ? 'required'
-          : '',
+    (r.computedDefault && text(r.computedDefault)) ||
+      (r.default && `\`${r.default}\``) ||
+      (r.required ? 'required' : ''),
     text(`${r.description}${r.values ? ` One of ${r.values.map((v) => `\`${v}\``).join(', ')}.` : ''}`),
   ]);
   const table = [['variable', 'default', 'description'], ...cells];
