@@ -129,7 +129,30 @@ describe('stage harness against real PostgreSQL and S3', () => {
     const [run] = await listStageRuns(db, 'grace-1', 'ingest');
     expect([run?.status, run?.exit_code, run?.error_code]).toEqual(['stopped', 75, 'interrupted']);
     expect(run?.finished_at).not.toBeNull();
-    expect(p.json().find((l) => l.msg === 'grace period over: exiting 75')).toBeDefined();
+    // The summary is the last line, though the abandoned work was still running.
+    expect(p.json().at(-1)).toMatchObject({
+      msg: 'grace period over: exiting 75',
+      summary: { status: 'interrupted', exitCode: 75, error: { code: 'interrupted' } },
+    });
+  });
+
+  it('records a stage stuck in a database call past the grace period as stopped and exits 75 without waiting for it', async () => {
+    // One pooled connection, held by the stuck query: the record must not need it, nor wait for the query.
+    const p = spawnStage(PROBE, ['--run-id', 'grace-db-1', '--items', '5'], {
+      ...baseEnv(),
+      DB_POOL_MAX: '1',
+      PROBE_DB_SLEEP_S: '120',
+      STAGE_SHUTDOWN_GRACE_MS: '500',
+    });
+    await p.waitForLine((l) => l.msg === 'waiting in a database transaction');
+    p.child.kill('SIGTERM');
+    const t0 = Date.now();
+    expect(await p.exit).toBe(75);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const [run] = await listStageRuns(db, 'grace-db-1', 'ingest');
+    expect([run?.status, run?.exit_code, run?.error_code]).toEqual(['stopped', 75, 'interrupted']);
+    expect(run?.error_message).toMatch(/^grace period over; work in flight was abandoned/);
+    expect(p.json().at(-1)?.msg).toBe('grace period over: exiting 75');
   });
 
   it('marks an attempt killed with -9 as abandoned when the next attempt starts, and leaves live attempts alone', async () => {

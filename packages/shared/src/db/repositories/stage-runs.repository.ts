@@ -58,12 +58,25 @@ export async function startStageRun(
   return withAttemptNumber(() => insertAttempt(db, row));
 }
 
+/** How an attempt ended, for its row. */
+export interface StageRunEnd {
+  status: Exclude<StageRunStatus, 'running'>;
+  exitCode: number;
+  durationMs: number;
+  summary: Record<string, unknown> | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
 export interface AttemptLease {
   row: StageRun;
   /** Earlier attempts of this stage and run found dead and marked `abandoned`. */
   abandoned: number;
-  /** Gives up the liveness lock (after the attempt's row records how it ended). */
-  release(): Promise<void>;
+  /**
+   * Records how the attempt ended, then gives up the liveness lock. On PostgreSQL it writes through the
+   * lease's own connection, so a stage whose work holds every pooled connection can still record it.
+   */
+  end(end: StageRunEnd): Promise<void>;
 }
 
 const ABANDONED = {
@@ -105,12 +118,12 @@ export async function beginAttempt(
     let abandoned = 0;
     for (const { id } of await earlier(db, own.id))
       abandoned += Number((await abandon(db, id)).numUpdatedRows);
-    return { row: own, abandoned, release: async () => {} };
+    return { row: own, abandoned, end: (end) => finishStageRun(db, own.id, end) };
   }
 
-  let giveUp: () => void = () => {};
-  const givenUp = new Promise<void>((resolve) => {
-    giveUp = resolve;
+  let ending: (end: StageRunEnd) => void = () => {};
+  const ended = new Promise<StageRunEnd>((resolve) => {
+    ending = resolve;
   });
   let started: (lease: { row: StageRun; abandoned: number }) => void = () => {};
   let failed: (err: unknown) => void = () => {};
@@ -119,35 +132,38 @@ export async function beginAttempt(
     failed = reject;
   });
   // The session's one connection holds the lock for the attempt's whole life.
-  const held = session
-    .connection()
-    .execute(async (conn) => {
-      const own = await withAttemptNumber(() =>
-        conn.transaction().execute(async (trx) => {
-          const r = await insertAttempt(trx, row);
-          await sql`select pg_advisory_lock(${ATTEMPT_LOCK_NS}, ${Number(r.id)}::int)`.execute(trx);
-          return r;
-        }),
-      );
-      let abandoned = 0;
-      for (const { id } of await earlier(conn, own.id)) {
-        const { rows } = await sql<{
-          free: boolean;
-        }>`select pg_try_advisory_lock(${ATTEMPT_LOCK_NS}, ${Number(id)}::int) as free`.execute(conn);
-        if (!rows[0]?.free) continue; // its process is alive
-        abandoned += Number((await abandon(conn, id)).numUpdatedRows);
-        await sql`select pg_advisory_unlock(${ATTEMPT_LOCK_NS}, ${Number(id)}::int)`.execute(conn);
-      }
-      started({ row: own, abandoned });
-      await givenUp;
-      await sql`select pg_advisory_unlock(${ATTEMPT_LOCK_NS}, ${Number(own.id)}::int)`.execute(conn);
-    })
-    .catch((err) => failed(err));
+  const held = session.connection().execute(async (conn) => {
+    const own = await withAttemptNumber(() =>
+      conn.transaction().execute(async (trx) => {
+        const r = await insertAttempt(trx, row);
+        await sql`select pg_advisory_lock(${ATTEMPT_LOCK_NS}, ${Number(r.id)}::int)`.execute(trx);
+        return r;
+      }),
+    );
+    let abandoned = 0;
+    for (const { id } of await earlier(conn, own.id)) {
+      const { rows } = await sql<{
+        free: boolean;
+      }>`select pg_try_advisory_lock(${ATTEMPT_LOCK_NS}, ${Number(id)}::int) as free`.execute(conn);
+      if (!rows[0]?.free) continue; // its process is alive
+      abandoned += Number((await abandon(conn, id)).numUpdatedRows);
+      await sql`select pg_advisory_unlock(${ATTEMPT_LOCK_NS}, ${Number(id)}::int)`.execute(conn);
+    }
+    started({ row: own, abandoned });
+    try {
+      await finishStageRun(conn, own.id, await ended);
+    } finally {
+      await sql`select pg_advisory_unlock(${ATTEMPT_LOCK_NS}, ${Number(own.id)}::int)`
+        .execute(conn)
+        .catch(() => undefined);
+    }
+  });
+  held.catch(failed); // before `begun`: the attempt could not start; after it, `end` reports the error
   const lease = await begun;
   return {
     ...lease,
-    release: async () => {
-      giveUp();
+    end: async (end) => {
+      ending(end);
       await held;
     },
   };
@@ -174,18 +190,7 @@ export async function countPhantomAttempts(session: Kysely<Database>): Promise<n
   });
 }
 
-export async function finishStageRun(
-  db: Kysely<Database>,
-  id: string,
-  end: {
-    status: Exclude<StageRunStatus, 'running'>;
-    exitCode: number;
-    durationMs: number;
-    summary: Record<string, unknown> | null;
-    errorCode: string | null;
-    errorMessage: string | null;
-  },
-): Promise<void> {
+export async function finishStageRun(db: Kysely<Database>, id: string, end: StageRunEnd): Promise<void> {
   await db
     .updateTable('stage_runs')
     .set({
