@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { countRunSegments, listSegmentsToClassify, saveClassification } from '@pronielts/shared/db';
 import { llmConfigFrom, looksLikeInjection, openLlm } from '@pronielts/shared/llm';
+import { trackProgress } from '@pronielts/shared/log';
 import { forEachConcurrent, type StageContext, type StageResult } from '@pronielts/shared/stage';
 import type { Env } from './env.ts';
 import { classifyRequest, PROMPT_VERSION } from './prompt.ts';
@@ -18,8 +19,7 @@ export async function classify(ctx: StageContext<{ runId: string }, Env>): Promi
   const total = await countRunSegments(db, ctx.runId);
   const todo = await listSegmentsToClassify(db, ctx.runId, PROMPT_VERSION);
   const skipped = total - todo.length;
-  // The runner's progress bar reads this line (items and how many are still to do).
-  log.info({ items: total, todo: todo.length }, 'work planned');
+  const progress = trackProgress(log, { planned: todo.length, skipped });
   if (todo.length === 0) {
     return {
       counts: { in: total, out: 0, rejected: 0, skipped },
@@ -48,6 +48,7 @@ export async function classify(ctx: StageContext<{ runId: string }, Env>): Promi
         rawOutput: res.raw.slice(0, 20_000),
         rejectReason: `${res.reason}: ${res.detail}`.slice(0, 1000),
       });
+      progress.done(`rejected: ${res.reason}`);
       return;
     }
     const v = res.value;
@@ -80,6 +81,7 @@ export async function classify(ctx: StageContext<{ runId: string }, Env>): Promi
       { segment_id: seg.id, kind: v.kind, topic: v.topic, band: v.band, cached: res.cached },
       'segment classified',
     );
+    progress.done(`${v.kind} · ${v.topic} · band ${v.band}`);
   });
   const stats = llm.stats();
   return {

@@ -1,4 +1,5 @@
 import fsp from 'node:fs/promises';
+import { trackProgress } from '@pronielts/shared/log';
 import { forEachConcurrent, type StageContext, type StageResult } from '@pronielts/shared/stage';
 import type { Env } from './env.ts';
 import { type ItemOutcome, ingestItem } from './ingest-item.ts';
@@ -70,10 +71,13 @@ export async function ingest(
   // Unique inputs in order: the same source listed twice is one item.
   const sources = [...new Set(ctx.input.sources.map((s) => s.trim()))];
   const outcomes: ItemOutcome[] = new Array(sources.length);
+  // Sources ingested before are found out one by one (by content), so they count as done here.
+  const progress = trackProgress(ctx.log, { planned: sources.length });
   // A dependency failure stops new items and lets the one in flight settle before it is rethrown.
   await forEachConcurrent(sources, env.INGEST_CONCURRENCY, ctx.signal, async (raw, i) => {
-    outcomes[i] = await ingestItem(raw, deps);
-    ctx.log.info({ item: i + 1, of: sources.length, status: outcomes[i]?.status }, 'item done');
+    const o = await ingestItem(raw, deps);
+    outcomes[i] = o;
+    progress.done(`source ${i + 1}: ${o.status}${o.status === 'rejected' ? ` (${o.reason})` : ''}`);
   });
 
   const done = outcomes.filter(Boolean);

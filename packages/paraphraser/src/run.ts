@@ -9,6 +9,7 @@ import {
   saveGeneratedItems,
 } from '@pronielts/shared/db';
 import { llmConfigFrom, looksLikeInjection, openLlm } from '@pronielts/shared/llm';
+import { trackProgress } from '@pronielts/shared/log';
 import { forEachConcurrent, type StageContext, type StageResult } from '@pronielts/shared/stage';
 import type { Env } from './env.ts';
 import {
@@ -184,8 +185,7 @@ export async function paraphrase(ctx: StageContext<{ runId: string }, Env>): Pro
   const finished = await finishedTaskKeys(db, ctx.runId);
   const todo = tasks.filter((t) => !finished.has(t.key));
   const base = { in: tasks.length, skipped: tasks.length - todo.length };
-  // The runner's progress bar reads this line (items and how many are still to do).
-  log.info({ items: tasks.length, todo: todo.length }, 'work planned');
+  const progress = trackProgress(log, { planned: todo.length, skipped: base.skipped });
   if (todo.length === 0) {
     return {
       counts: { ...base, out: 0, rejected: 0 },
@@ -220,6 +220,7 @@ export async function paraphrase(ctx: StageContext<{ runId: string }, Env>): Pro
         byKind[task.kind] = (byKind[task.kind] ?? 0) + made.length;
         out++;
         log.info({ task: task.key, items: made.length, cached: res.cached }, 'task done');
+        progress.done(`${task.kind}: ${made.length} item(s)`);
         return;
       }
       reason = 'off_target';
@@ -242,6 +243,7 @@ export async function paraphrase(ctx: StageContext<{ runId: string }, Env>): Pro
       detail,
       raw: res.raw,
     });
+    progress.done(`${task.kind} rejected: ${reason}`);
   });
   const stats = llm.stats();
   return {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { type Progress, ProgressRecord } from '@pronielts/shared/log';
 import type { StageSpec } from './stages.ts';
 
 /**
@@ -29,17 +30,15 @@ export interface StageOutcome {
   tail: string[];
 }
 
+/** What the view shows of a running stage: its last progress record and the last thing that happened. */
 export interface ProgressEvent {
-  /** Items this stage will look at and how many are still to do (from its 'work planned' line). */
-  planned?: { items: number; todo: number };
-  /** Items finished so far in this process. */
-  done: number;
-  /** The last thing that happened, in a few words. */
+  progress?: Progress;
+  /** The item just finished, or the last warning, in a few words. */
   note?: string;
 }
 
 export interface ExecuteOptions {
-  spec: Pick<StageSpec, 'phase' | 'itemDone' | 'itemsOf'> & { name: string };
+  spec: Pick<StageSpec, 'phase'> & { name: string };
   bin: string;
   args: string[];
   env: NodeJS.ProcessEnv;
@@ -47,22 +46,21 @@ export interface ExecuteOptions {
   runDir: string;
   signal?: AbortSignal;
   onProgress?: (e: ProgressEvent) => void;
-  /** Items known before the stage says (the ingest sources); its 'work planned' line wins. */
-  planned?: { items: number; todo: number };
 }
 
-function noteOf(line: Record<string, unknown>): string | undefined {
-  const msg = String(line.msg ?? '');
-  if (line.level === 'warn' || line.level === 'error') {
-    const reason = line.reason ?? (line.err as { message?: string } | undefined)?.message;
-    return `${msg}${reason ? `: ${String(reason)}` : ''}`;
+/**
+ * What a stage's log line changes in the view: a progress record (shared's `ProgressRecord`, the one the
+ * stages emit) or a warning; undefined for any other line.
+ */
+export function viewAfter(shown: ProgressEvent, line: Record<string, unknown>): ProgressEvent | undefined {
+  const record = ProgressRecord.safeParse(line);
+  if (record.success) {
+    const { progress } = record.data;
+    return { progress, ...(progress.item ? { note: progress.item } : {}) };
   }
-  if (msg === 'export progress') return `phase: ${String(line.phase)}`;
-  if (msg === 'item done') return `${String(line.status)}`;
-  if (msg === 'segment classified')
-    return `${String(line.kind)} · ${String(line.topic)} · band ${String(line.band)}`;
-  if (msg === 'task done') return String(line.task ?? '').split(':')[0];
-  return undefined;
+  if (line.level !== 'warn' && line.level !== 'error') return undefined;
+  const reason = line.reason ?? (line.err as { message?: string } | undefined)?.message;
+  return { ...shown, note: `${String(line.msg ?? '')}${reason ? `: ${String(reason)}` : ''}` };
 }
 
 export async function executeStage(o: ExecuteOptions): Promise<StageOutcome> {
@@ -84,8 +82,7 @@ export async function executeStage(o: ExecuteOptions): Promise<StageOutcome> {
 
   const tail: string[] = [];
   let last: Record<string, unknown> | undefined;
-  const progress: ProgressEvent = { done: 0, ...(o.planned ? { planned: o.planned } : {}) };
-  if (o.planned) o.onProgress?.({ ...progress });
+  let shown: ProgressEvent = {};
   const onLine = (raw: string) => {
     log.write(`${raw}\n`);
     tail.push(raw);
@@ -97,16 +94,10 @@ export async function executeStage(o: ExecuteOptions): Promise<StageOutcome> {
       return;
     }
     last = line;
-    if (line.msg === 'work planned' && typeof line.items === 'number') {
-      progress.planned = { items: line.items, todo: Number(line.todo ?? line.items) };
-    } else if (o.spec.itemDone.includes(String(line.msg))) {
-      progress.done += o.spec.itemsOf ? o.spec.itemsOf(line) : 1;
-    } else if (line.level !== 'warn' && line.level !== 'error') {
-      return;
-    }
-    const note = noteOf(line);
-    if (note) progress.note = note;
-    o.onProgress?.({ ...progress });
+    const next = viewAfter(shown, line);
+    if (!next) return;
+    shown = next;
+    o.onProgress?.(shown);
   };
   const split = (stream: NodeJS.ReadableStream) => {
     let buf = '';

@@ -146,7 +146,7 @@ async function run(args: RunArgs, opts: RunnerOptions, llm: { embedded?: Embedde
     ...(env.DATABASE_URL
       ? [
           {
-            spec: { name: 'migrate', phase: 'migrate', itemDone: [] },
+            spec: { name: 'migrate', phase: 'migrate' },
             pkg: '@pronielts/exporter',
             args: ['latest'],
           },
@@ -169,7 +169,6 @@ async function run(args: RunArgs, opts: RunnerOptions, llm: { embedded?: Embedde
         cwd: process.cwd(),
         runDir,
         onProgress: progress,
-        ...(step.spec.name === 'ingest' ? { planned: { items: sources.length, todo: sources.length } } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       }),
     );

@@ -4,8 +4,8 @@ import path from 'node:path';
 
 /**
  * The pipeline's stages in data-flow order, each the stage CLI a pod runs (its package's `bin`), plus
- * what the runner needs to know about it: the precondition it depends on and the log lines that mark
- * its items (for the progress bars; counts in the report come from the DB and the summaries).
+ * the preconditions it depends on. Progress comes from the stages' typed progress records (shared's
+ * `ProgressRecord`); counts in the report come from the DB and the summaries.
  */
 
 export const STAGE_NAMES = ['ingest', 'transcribe', 'classify', 'paraphrase', 'validate', 'export'] as const;
@@ -20,41 +20,15 @@ export interface StageSpec {
   /** A phase argument before the options (the exporter's validate / export). */
   phase?: string;
   needs: Need[];
-  /** msg of the log line that marks one item done (a page of items for validate). */
-  itemDone: string[];
-  /** How many items one itemDone line stands for (default 1). */
-  itemsOf?: (line: Record<string, unknown>) => number;
 }
 
 export const STAGES: readonly StageSpec[] = [
-  { name: 'ingest', pkg: '@pronielts/ingestor', needs: ['ffmpeg', 'sources'], itemDone: ['item done'] },
-  {
-    name: 'transcribe',
-    pkg: '@pronielts/transcriber',
-    needs: ['whisper'],
-    itemDone: ['transcript saved', 'transcript rejected'],
-  },
-  {
-    name: 'classify',
-    pkg: '@pronielts/classifier',
-    needs: ['ollama'],
-    itemDone: ['segment classified', 'classification rejected'],
-  },
-  {
-    name: 'paraphrase',
-    pkg: '@pronielts/paraphraser',
-    needs: ['ollama'],
-    itemDone: ['task done', 'generation rejected'],
-  },
-  {
-    name: 'validate',
-    pkg: '@pronielts/exporter',
-    phase: 'validate',
-    needs: [],
-    itemDone: ['validated a page'],
-    itemsOf: (l) => (typeof l.page === 'number' ? l.page : 1),
-  },
-  { name: 'export', pkg: '@pronielts/exporter', phase: 'export', needs: [], itemDone: ['export progress'] },
+  { name: 'ingest', pkg: '@pronielts/ingestor', needs: ['ffmpeg', 'sources'] },
+  { name: 'transcribe', pkg: '@pronielts/transcriber', needs: ['whisper'] },
+  { name: 'classify', pkg: '@pronielts/classifier', needs: ['ollama'] },
+  { name: 'paraphrase', pkg: '@pronielts/paraphraser', needs: ['ollama'] },
+  { name: 'validate', pkg: '@pronielts/exporter', phase: 'validate', needs: [] },
+  { name: 'export', pkg: '@pronielts/exporter', phase: 'export', needs: [] },
 ];
 
 /** The stages `--from` / `--only` select, in order. */

@@ -97,6 +97,12 @@ describe.skipIf(!haveWhisper)(
       );
       // Plain lines off a TTY: no escape codes.
       expect(r.out).not.toContain(String.fromCharCode(27));
+      // Progress from the stages' progress records: a bar over the items each planned, the item just done.
+      expect(r.out).toMatch(/^pipeline: ingest: \[#{20}\] 1\/1 items · source 1: accepted$/m);
+      expect(r.out).toMatch(/^pipeline: transcribe: \[#{20}\] 1\/1 items · (ok|suspect) · \d+ segments$/m);
+      for (const stage of ['classify', 'paraphrase'])
+        expect(r.out).toMatch(new RegExp(`^pipeline: ${stage}: \\[#{20}\\] (\\d+)/\\1 items · `, 'm'));
+      expect(r.out).toMatch(/^pipeline: validate: [1-9]\d* done · page of \d+$/m);
       runId = /run (local-[0-9a-f]{12})/.exec(r.out)?.[1] ?? '';
       expect(runId).not.toBe('');
 
@@ -137,6 +143,10 @@ describe.skipIf(!haveWhisper)(
       const r = await runRunner(['run', SAMPLE], env);
       expect(r.code, r.out).toBe(0);
       expect(r.out).toContain(`nothing to do: run ${runId} was already complete`);
+      for (const stage of ['transcribe', 'classify', 'paraphrase'])
+        expect(r.out).toMatch(
+          new RegExp(`^pipeline: ${stage}: nothing to do: all [1-9]\\d* item\\(s\\) done before$`, 'm'),
+        );
       expect(r.out).not.toContain('downloading whisper model');
       expect(models.requests).toHaveLength(1);
       const s = summaries(dataDir, runId);

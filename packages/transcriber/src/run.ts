@@ -11,6 +11,7 @@ import {
   recordTranscriptRejected,
   saveTranscript,
 } from '@pronielts/shared/db';
+import { trackProgress } from '@pronielts/shared/log';
 import { type StageContext, StageError, type StageResult } from '@pronielts/shared/stage';
 import { publish } from '@pronielts/shared/storage';
 import type { Env } from './env.ts';
@@ -88,8 +89,7 @@ export async function transcribe(ctx: StageContext<TranscribeInputShape, Env>): 
       wav: path.join(workDir, `${MediaId.parse(id)}.wav`),
     });
   }
-  // The runner's progress bar reads this line (items and how many are still to do).
-  log.info({ items: unique.length, todo: todo.length }, 'work planned');
+  const progress = trackProgress(log, { planned: todo.length, skipped });
   const result = (out: number, rejected: number): StageResult => ({
     counts: { in: unique.length, out, rejected, skipped },
     rejections,
@@ -163,6 +163,9 @@ export async function transcribe(ctx: StageContext<TranscribeInputShape, Env>): 
         log.warn({ media_id: item.mediaId, stderr: res.stderrTail.slice(-3) }, 'whisper produced no output');
       }
       await fsp.rm(item.wav, { force: true });
+      const o = outcomes.get(item.mediaId);
+      if (o)
+        progress.done(o.kind === 'rejected' ? `rejected: ${o.reason}` : `${o.kind} · ${o.segments} segments`);
     }
 
     let out = 0;

@@ -7,6 +7,7 @@ import {
   listItemsToValidate,
   saveValidations,
 } from './validations.repository.ts';
+import { trackProgress } from '@pronielts/shared/log';
 import type { StageContext, StageResult } from '@pronielts/shared/stage';
 import type { Env } from '../env.ts';
 import { ruleConfigFrom, rulesVersion } from './config.ts';
@@ -91,6 +92,8 @@ export async function validate(ctx: StageContext<{ runId: string }, Env>): Promi
   const rejections: Record<string, number> = {};
   const reviews: Record<string, number> = {};
   let after = '';
+  // Items are read page by page, so the plan has no total.
+  const progress = trackProgress(log, { skipped });
   while (!ctx.signal.aborted) {
     const rows = await listItemsToValidate(db, ctx.runId, version, after, env.VALIDATE_BATCH);
     if (rows.length === 0) break;
@@ -163,6 +166,7 @@ export async function validate(ctx: StageContext<{ runId: string }, Env>): Promi
     }
     await saveValidations(db, version, results, fingerprints);
     log.info({ page: rows.length, approved, needsReview, rejected }, 'validated a page');
+    progress.done(`page of ${rows.length}`, rows.length);
   }
   return {
     counts: {

@@ -17,15 +17,13 @@ export function downloadText(got: number, total: number): string {
   return `${bar(got / total)} ${Math.floor((got / total) * 100)}% ${mb(got)} of ${mb(total)}`;
 }
 
-/** "3/7 items" against what the stage planned to do in this process (its todo), or a plain count. */
+/** "3/7 items" against what the stage planned to do in this process, or a plain count. */
 export function progressText(e: ProgressEvent): string {
   const note = e.note ? ` · ${e.note}` : '';
-  if (e.planned && e.planned.todo > 0) {
-    return `${bar(e.done / e.planned.todo)} ${e.done}/${e.planned.todo} items${note}`;
-  }
-  if (e.planned && e.planned.todo === 0)
-    return `nothing to do: all ${e.planned.items} item(s) done before${note}`;
-  return `${e.done} done${note}`;
+  const p = e.progress;
+  if (p?.planned === undefined) return `${p?.done ?? 0} done${note}`;
+  if (p.planned > 0) return `${bar(p.done / p.planned)} ${p.done}/${p.planned} items${note}`;
+  return `nothing to do${p.skipped > 0 ? `: all ${p.skipped} item(s) done before` : ''}${note}`;
 }
 
 export function countsText(o: StageOutcome): string {

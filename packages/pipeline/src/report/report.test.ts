@@ -110,11 +110,14 @@ describe('progress text and no-work detection', () => {
     expect(bar(0.5, 10)).toBe('[#####-----]');
     expect(bar(2, 4)).toBe('[####]');
     expect(downloadText(512 * 1024, 1024 * 1024)).toBe('[##########----------] 50% 0.5 MB of 1.0 MB');
-    expect(progressText({ done: 1, planned: { items: 4, todo: 2 } })).toBe(
+    expect(progressText({ progress: { planned: 2, done: 1, skipped: 2 } })).toBe(
       '[##########----------] 1/2 items',
     );
-    expect(progressText({ done: 0, planned: { items: 4, todo: 0 } })).toBe(
+    expect(progressText({ progress: { planned: 0, done: 0, skipped: 4 } })).toBe(
       'nothing to do: all 4 item(s) done before',
+    );
+    expect(progressText({ progress: { done: 50, skipped: 0 }, note: 'page of 50' })).toBe(
+      '50 done · page of 50',
     );
   });
   it('a stage did work when it produced items or called the LLM; skipping everything is none', () => {

@@ -1,6 +1,7 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
+export { PROGRESS_MSG, Progress, ProgressRecord, trackProgress } from './progress.ts';
 
 /**
  * JSON-lines logging (pino) with two layers of secret redaction:

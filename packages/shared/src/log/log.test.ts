@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, createRedactor, describeError } from './index.ts';
+import { createLogger, createRedactor, describeError, ProgressRecord, trackProgress } from './index.ts';
 
 function capture() {
   const lines: string[] = [];
@@ -45,5 +45,30 @@ describe('logging', () => {
 
   it('ignores secrets too short to scrub safely', () => {
     expect(createRedactor(['ab'])('a b ab')).toBe('a b ab');
+  });
+});
+
+describe('progress records', () => {
+  it('logs the plan, then one record per finished item, each parsing as the record the runner reads', () => {
+    const { lines, destination } = capture();
+    const progress = trackProgress(createLogger({ destination }), { planned: 3, skipped: 2 });
+    progress.done('a: ok');
+    progress.done(undefined, 2);
+    const records = lines.map((l) => ProgressRecord.parse(JSON.parse(l)).progress);
+    expect(records).toEqual([
+      { planned: 3, done: 0, skipped: 2 },
+      { planned: 3, done: 1, skipped: 2, item: 'a: ok' },
+      { planned: 3, done: 3, skipped: 2 },
+    ]);
+  });
+
+  it('leaves planned out when the stage does not know it in advance', () => {
+    const { lines, destination } = capture();
+    trackProgress(createLogger({ destination }), {}).done('page of 50', 50);
+    expect(ProgressRecord.parse(JSON.parse(lines[1] ?? '')).progress).toEqual({
+      done: 50,
+      skipped: 0,
+      item: 'page of 50',
+    });
   });
 });
