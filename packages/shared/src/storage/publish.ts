@@ -85,7 +85,9 @@ export async function putManifest(
     publishedAt: new Date().toISOString(),
     meta,
   };
-  await putJson(store, bucket, join(prefix, MANIFEST_NAME), manifest);
+  await store.put(bucket, join(prefix, MANIFEST_NAME), `${JSON.stringify(manifest, null, 2)}\n`, {
+    contentType: 'application/json',
+  });
   return manifest;
 }
 
@@ -126,10 +128,6 @@ export async function verifyManifest(
     }
   }
   return bad;
-}
-
-async function putJson(store: ObjectStore, bucket: BucketId, key: string, value: unknown) {
-  return store.put(bucket, key, `${JSON.stringify(value, null, 2)}\n`, { contentType: 'application/json' });
 }
 
 /** Reads a JSON object and checks it with `schema`; a document that fails the schema is an integrity error. */
