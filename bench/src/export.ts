@@ -163,12 +163,17 @@ async function runExport(env: Record<string, string>, expect: string): Promise<E
   });
   if (exp.code !== 0) throw new Error(`export failed: ${exp.stdout.slice(-500)}`);
   const phases: string[] = [];
+  let first: number | undefined;
   let stageMs = 0;
   let finished = '';
   for (const line of exp.stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
     const l = JSON.parse(line) as Record<string, unknown> & { summary?: { durationMs?: number } };
-    if (l.msg === 'export progress') phases.push(`${l.phase} ${l.ms} ms`);
+    if (l.msg === 'progress') {
+      first ??= Number(l.time);
+      const item = (l.progress as { item?: string }).item;
+      if (item) phases.push(`${item} +${Number(l.time) - first} ms`);
+    }
     if (l.msg === 'stage finished') stageMs = l.summary?.durationMs ?? 0;
     if (l.msg === 'release published' || String(l.msg).includes('already released')) finished = String(l.msg);
   }

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { Db } from '@pronielts/shared/db';
+import { trackProgress } from '@pronielts/shared/log';
 import type { StageContext, StageResult } from '@pronielts/shared/stage';
 import { type PublishFile, putFiles, putManifest, readManifest } from '@pronielts/shared/storage';
 import type { Env } from '../env.ts';
@@ -84,21 +85,23 @@ async function exportLocked(ctx: Ctx, conn: Db): Promise<StageResult> {
     });
   }
   const tally = new Tally();
+  // One item per release file: each is the previous release's file merged with the run's rows.
+  const progress = trackProgress(log, { planned: Object.keys(RELEASE_FILES).length });
   const files = await conn
     .transaction()
     .setIsolationLevel('repeatable read')
     .setAccessMode('read only')
     .execute(async (tx) => {
-      const open = (kind: string) =>
-        Readable.from(
-          mergeLines(
-            kind,
-            previousLines(ctx, head, kind),
-            cursorRows(tx, runRowsQuery({ runId, rulesVersion: version, kind })),
-            runId,
-            tally,
+      const open = (kind: string) => {
+        const rows = cursorRows(tx, runRowsQuery({ runId, rulesVersion: version, kind }));
+        const stream = Readable.from(mergeLines(kind, previousLines(ctx, head, kind), rows, runId, tally));
+        stream.once('end', () =>
+          progress.done(
+            `${RELEASE_FILES[kind as keyof typeof RELEASE_FILES]} (${tally.counts[kind] ?? 0} items)`,
           ),
         );
+        return stream;
+      };
       if (!ctx.input.release) {
         for (const kind of Object.keys(RELEASE_FILES)) for await (const _ of open(kind));
         return [];
