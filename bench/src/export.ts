@@ -170,9 +170,9 @@ async function runExport(env: Record<string, string>, expect: string): Promise<E
     if (!line.startsWith('{')) continue;
     const l = JSON.parse(line) as Record<string, unknown> & { summary?: { durationMs?: number } };
     if (l.msg === 'progress') {
-      first ??= Number(l.time);
+      first ??= Date.parse(String(l.time));
       const item = (l.progress as { item?: string }).item;
-      if (item) phases.push(`${item} +${Number(l.time) - first} ms`);
+      if (item) phases.push(`${item} +${Date.parse(String(l.time)) - first} ms`);
     }
     if (l.msg === 'stage finished') stageMs = l.summary?.durationMs ?? 0;
     if (l.msg === 'release published' || String(l.msg).includes('already released')) finished = String(l.msg);

@@ -17,7 +17,7 @@ import {
   type ReleaseRow,
   releaseIdOf,
   releaseIds,
-  runRowsQuery,
+  runLinesQuery,
   startRelease,
   unfinishedReleases,
   unlockExports,
@@ -93,7 +93,7 @@ async function exportLocked(ctx: Ctx, conn: Db): Promise<StageResult> {
     .setAccessMode('read only')
     .execute(async (tx) => {
       const open = (kind: string) => {
-        const rows = cursorRows(tx, runRowsQuery({ runId, rulesVersion: version, kind }));
+        const rows = cursorRows(tx, runLinesQuery({ runId, rulesVersion: version, kind }));
         const stream = Readable.from(mergeLines(kind, previousLines(ctx, head, kind), rows, runId, tally));
         stream.once('end', () =>
           progress.done(

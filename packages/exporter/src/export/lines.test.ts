@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { mergeLines, Tally } from './lines.ts';
 
 type Row = { id: string; run_id: string; model: string; prompt_version: string; [key: string]: unknown };
+/** The run's rows as cursorRows gives them: lines with their fields, in batches of two. */
+const batches = (rows: Row[]) => {
+  const lines = rows.map((r) => ({ ...r, line: JSON.stringify(r) }));
+  return Array.from({ length: Math.ceil(lines.length / 2) }, (_, i) => lines.slice(2 * i, 2 * i + 2));
+};
 const item = (id: string, run_id: string, extra: Record<string, unknown> = {}): Row => ({
   id,
   run_id,
@@ -17,7 +22,8 @@ async function merge(previous: string[], next: Row[], runId = 'r2') {
   async function* from<T>(xs: T[]) {
     yield* xs;
   }
-  for await (const chunk of mergeLines('drill', from(previous), from(next), runId, tally)) out += chunk;
+  for await (const chunk of mergeLines('drill', from(previous), from(batches(next)), runId, tally))
+    out += chunk;
   return { lines: out.split('\n').filter(Boolean), tally };
 }
 
@@ -112,7 +118,8 @@ describe('mergeLines', () => {
     async function* from<T>(xs: T[]) {
       yield* xs;
     }
-    for await (const chunk of mergeLines('drill', from([]), from(many), 'r2', tally)) chunks.push(chunk);
+    for await (const chunk of mergeLines('drill', from([]), from(batches(many)), 'r2', tally))
+      chunks.push(chunk);
     expect(chunks.length).toBeGreaterThan(1);
     expect(chunks.length).toBeLessThan(50);
     expect(chunks.join('').split('\n').filter(Boolean)).toHaveLength(5000);

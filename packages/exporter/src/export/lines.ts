@@ -12,6 +12,11 @@ interface Item {
   prompt_version?: string | null;
 }
 
+/** A line the run has now, with its item's fields. */
+interface RunLine extends Item {
+  line: string;
+}
+
 /** What one release holds and how it differs from the previous one; filled in as lines are merged. */
 export class Tally {
   added = 0;
@@ -39,19 +44,19 @@ const CHUNK = 64 * 1024;
 
 /**
  * One kind's file of the next release: the previous release's `previous` lines, with `runId`'s lines
- * replaced by its `next` rows (each row's keys are its line's keys). An item in both is the run's
- * version (changed when its line differs); a previous line of `runId` the run no longer has is removed;
- * lines of other runs stay as they are. Yields newline-terminated text in chunks.
+ * replaced by the lines it has now (`next`, in batches). An item in both is the run's version (changed
+ * when its line differs); a previous line of `runId` the run no longer has is removed; lines of other
+ * runs stay as they are. Yields newline-terminated text in chunks.
  */
 export async function* mergeLines(
   kind: string,
   previous: AsyncIterable<string>,
-  next: AsyncIterable<Item>,
+  next: AsyncIterable<RunLine[]>,
   runId: string,
   tally: Tally,
 ): AsyncGenerator<string> {
   const prev = ordered(parsed(previous), (x) => x.item.id, `the previous release's ${kind} lines`);
-  const run = ordered(next, (x) => x.id, `the run's ${kind} rows`);
+  const run = ordered(flat(next), (x) => x.id, `the run's ${kind} rows`);
   let p = await prev.next();
   let n = await run.next();
   let out = '';
@@ -61,7 +66,7 @@ export async function* mergeLines(
   };
   while (!p.done || !n.done) {
     if (!n.done && (p.done || n.value.id <= p.value.item.id)) {
-      const line = JSON.stringify(n.value);
+      const line = n.value.line;
       if (!p.done && p.value.item.id === n.value.id) {
         if (p.value.line !== line) tally.changed++;
         p = await prev.next();
@@ -79,6 +84,10 @@ export async function* mergeLines(
     }
   }
   if (out) yield out;
+}
+
+async function* flat<T>(batches: AsyncIterable<T[]>): AsyncGenerator<T> {
+  for await (const batch of batches) yield* batch;
 }
 
 async function* parsed(lines: AsyncIterable<string>): AsyncGenerator<{ item: Item; line: string }> {

@@ -10,13 +10,13 @@ import { type Selectable, sql, type Transaction } from 'kysely';
 
 export type ReleaseRow = Selectable<Database['releases']>;
 
-/** A row whose keys are a release line's keys, in line order. */
+/** A release line and the fields of its item that the merge needs. */
 export interface LineRow {
   id: string;
   run_id: string;
   model: string | null;
   prompt_version: string | null;
-  [key: string]: unknown;
+  line: string;
 }
 
 /** Serialises exports: one chain of releases, one writer at a time. */
@@ -112,47 +112,59 @@ export async function releaseIds(db: Db): Promise<Set<string>> {
 }
 
 /**
- * One kind's lines that the run adds to a release, as rows whose keys are the line's keys in order:
- * a generated item (the content its kind's schema checked under `payload`), or a classified segment
- * with the gate's flags. Only approved items, and segments flagged needs_review.
+ * One kind's lines that the run adds to a release, in id order, each with the fields the merge needs: a
+ * generated item (its own fields, and the content its kind's schema checked under `payload`), or a
+ * classified segment with the gate's flags. Only approved items, and segments flagged needs_review.
+ * PostgreSQL renders each line (`row_to_json`, keys in select order).
  */
-export function runRowsQuery(o: { runId: string; rulesVersion: string; kind: string }) {
-  if (o.kind !== 'segment')
-    return sql<LineRow>`
+export function runLinesQuery(o: { runId: string; rulesVersion: string; kind: string }) {
+  const rows =
+    o.kind !== 'segment'
+      ? sql`
       select g.id, g.kind, g.run_id, g.topic, g.target_band::float8 as target_band, g.source_segment_id,
              g.model, g.prompt_version, g.payload
       from generated_items g
       join validations v on v.item_id = g.id and v.rules_version = ${o.rulesVersion} and v.status = 'approved'
-      where g.run_id = ${o.runId} and g.kind = ${o.kind}
-      order by g.id collate "C"`;
+      where g.run_id = ${o.runId} and g.kind = ${o.kind}`
+      : sql`
+      select c.id, 'segment' as kind, ${o.runId}::text as run_id, sg.text, c.part, c.kind as segment_kind,
+             c.topic, c.band::float8 as band, c.cefr, c.pronunciation_focus, c.model, c.prompt_version,
+             sg.start_ms, sg.end_ms, sg.turn, v.status = 'needs_review' as needs_review,
+             case when v.status = 'needs_review' then v.reasons else '[]'::jsonb end as review
+      from classifications c
+      join validations v on v.item_id = c.id and v.rules_version = ${o.rulesVersion}
+        and v.status in ('approved', 'needs_review')
+      join segments sg on sg.id = c.segment_id
+      join transcripts t on t.id = sg.transcript_id
+      where t.media_id in (select media_id from run_media where run_id = ${o.runId} and status = 'accepted')`;
   return sql<LineRow>`
-    select c.id, 'segment' as kind, ${o.runId}::text as run_id, sg.text, c.part, c.kind as segment_kind,
-           c.topic, c.band::float8 as band, c.cefr, c.pronunciation_focus, c.model, c.prompt_version,
-           sg.start_ms, sg.end_ms, sg.turn, v.status = 'needs_review' as needs_review,
-           case when v.status = 'needs_review' then v.reasons else '[]'::jsonb end as review
-    from classifications c
-    join validations v on v.item_id = c.id and v.rules_version = ${o.rulesVersion}
-      and v.status in ('approved', 'needs_review')
-    join segments sg on sg.id = c.segment_id
-    join transcripts t on t.id = sg.transcript_id
-    where t.media_id in (select media_id from run_media where run_id = ${o.runId} and status = 'accepted')
-    order by c.id collate "C"`;
+    select r.id, r.run_id, r.model, r.prompt_version, row_to_json(r)::text as line
+    from (${rows}) r
+    order by r.id collate "C"`;
 }
 
 /**
  * The rows of `query`, fetched through a cursor in batches (inside the caller's transaction), so memory
- * holds one batch whatever the size of the result.
+ * holds two batches whatever the size of the result: the next is fetched while this one is consumed.
  */
 export async function* cursorRows<R>(
   tx: Transaction<Database>,
   query: ReturnType<typeof sql<R>>,
-  batch = 1000,
-): AsyncGenerator<R> {
+  batch = 5000,
+): AsyncGenerator<R[]> {
   await sql`declare release_rows no scroll cursor for ${query}`.execute(tx);
-  for (;;) {
-    const { rows } = await sql<R>`fetch forward ${sql.lit(batch)} from release_rows`.execute(tx);
-    if (rows.length === 0) break;
-    yield* rows;
+  const fetch = () => sql<R>`fetch forward ${sql.lit(batch)} from release_rows`.execute(tx);
+  let next = fetch();
+  try {
+    for (;;) {
+      const { rows } = await next;
+      if (rows.length === 0) break;
+      next = fetch();
+      yield rows;
+    }
+  } finally {
+    // A consumer that stopped early leaves a fetch in flight; its failure is the transaction's.
+    await next.catch(() => undefined);
   }
   await sql`close release_rows`.execute(tx);
 }

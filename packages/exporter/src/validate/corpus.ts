@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ItemToValidate } from './validations.repository.ts';
 import type { RuleConfig } from './config.ts';
 import type { Reason, RuleId, ValidationStatus } from './item.ts';
 import { itemRules, statusOf } from './rules.ts';
 import { exactHash, shingles } from './text.ts';
 import { duplicateRule, toValidationItem } from './validate.ts';
+import type { ItemToValidate } from './validations.repository.ts';
 
 /**
  * The gate's corpus of real model output (test/fixtures/gate-corpus.jsonl, made by bench/src/gate-corpus.ts)

@@ -1,3 +1,10 @@
+import { trackProgress } from '@pronielts/shared/log';
+import type { StageContext, StageResult } from '@pronielts/shared/stage';
+import type { Env } from '../env.ts';
+import { ruleConfigFrom, rulesVersion } from './config.ts';
+import { type Reason, textsOf, type ValidatedKind, type ValidationItem } from './item.ts';
+import { itemRules, statusOf } from './rules.ts';
+import { bandHashes, exactHash, jaccard, minhash, shingles } from './text.ts';
 import {
   countRunValidations,
   type Fingerprint,
@@ -7,13 +14,6 @@ import {
   listItemsToValidate,
   saveValidations,
 } from './validations.repository.ts';
-import { trackProgress } from '@pronielts/shared/log';
-import type { StageContext, StageResult } from '@pronielts/shared/stage';
-import type { Env } from '../env.ts';
-import { ruleConfigFrom, rulesVersion } from './config.ts';
-import { type Reason, textsOf, type ValidatedKind, type ValidationItem } from './item.ts';
-import { itemRules, statusOf } from './rules.ts';
-import { bandHashes, exactHash, jaccard, minhash, shingles } from './text.ts';
 
 export { ruleConfigFrom, rulesVersion } from './config.ts';
 

@@ -1,5 +1,5 @@
-import { type Kysely, sql } from 'kysely';
 import type { Database } from '@pronielts/shared/db';
+import { type Kysely, sql } from 'kysely';
 
 /** A row to validate: a generated item, or a classified segment (kind 'segment'). */
 export interface ItemToValidate {
