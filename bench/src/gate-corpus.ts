@@ -1,20 +1,20 @@
 // Makes the quality gate's corpus of real small-model output (run: pnpm --filter @pronielts/bench
 // gate:corpus). It synthesises exchanges of bench/quality/exchanges.txt with espeak-ng, runs the whole
 // pipeline on them the way README command one does (the runner's bundle, embedded PGlite and folder
-// store, the real whisper base model, the embedded Ollama serving Gemma 3 270M), and writes every item
+// store, the real whisper base model, the embedded Ollama serving Gemma 3 270M), and adds every item
 // the gate judges, exactly as the gate's query returns it, to
-// packages/exporter/test/fixtures/gate-corpus.jsonl. The labels (gate-corpus.labels.json beside it) are
-// written by hand, by the rules' intent; this script never touches them, and lists the items that have
-// none. GATE_CORPUS_EXCHANGES (default 4) sets how many exchanges, counted from the end of the file so
-// they differ from the first ones bench/quality starts with. `--dump` skips the synthesis and the
-// pipeline and writes the fixture from the last run's database again (a run stopped part-way keeps
-// what it stored: every classification and generated item is committed as it is made).
+// packages/exporter/test/fixtures/gate-corpus.jsonl (beside the items of earlier runs). The labels
+// (gate-corpus.labels.json beside it) are written by hand, by the rules' intent; this script never
+// touches them, and lists the items that have none. GATE_CORPUS_EXCHANGES (default 4) sets how many
+// exchanges, counted from the end of the file so they differ from the first ones bench/quality starts
+// with. `--dump` skips the synthesis and the pipeline and adds the last run's items again (a run stopped
+// part-way keeps what it stored: every classification and generated item is committed as it is made).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { listItemsToValidate } from '@pronielts/exporter';
 import { parseExchanges, synthesiseExchange } from '@pronielts/media-fixtures';
 import { dbConfigFrom, sharedEnv } from '@pronielts/shared/config';
-import { listItemsToValidate } from '@pronielts/exporter';
 import { openDb } from '@pronielts/shared/db';
 import { progress } from './util.ts';
 
@@ -73,9 +73,19 @@ async function dump(dataDir: string): Promise<void> {
     const rows = await listItemsToValidate(db, run.id, 'gate-corpus', '', 100_000);
     fs.mkdirSync(FIXTURES, { recursive: true });
     const out = path.join(FIXTURES, 'gate-corpus.jsonl');
-    fs.writeFileSync(out, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    // The corpus accumulates runs: this run's items are added to (or replace) the ones already there.
+    const kept = fs.existsSync(out)
+      ? fs
+          .readFileSync(out, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as (typeof rows)[number])
+      : [];
+    const all = new Map([...kept, ...rows].map((r) => [r.id, r]));
+    const sorted = [...all.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+    fs.writeFileSync(out, `${sorted.map((r) => JSON.stringify(r)).join('\n')}\n`);
     console.log(
-      `wrote ${rows.length} items (${tally(rows.map((r) => r.kind))}) from ${llm?.model ?? 'the LLM'} to ${path.relative(ROOT, out)}`,
+      `wrote ${rows.length} items (${tally(rows.map((r) => r.kind))}) from ${llm?.model ?? 'the LLM'} to ${path.relative(ROOT, out)}, ${sorted.length} in all`,
     );
     const labelsFile = path.join(FIXTURES, 'gate-corpus.labels.json');
     const labels = fs.existsSync(labelsFile) ? JSON.parse(fs.readFileSync(labelsFile, 'utf8')) : {};

@@ -38,5 +38,5 @@ export function ruleConfigFrom(env: Env): RuleConfig {
 
 /** The rules version names the rules and their thresholds: changing a threshold re-validates. */
 export function rulesVersion(cfg: RuleConfig): string {
-  return `rules-v2-${createHash('sha256').update(JSON.stringify(cfg)).digest('hex').slice(0, 12)}`;
+  return `rules-v3-${createHash('sha256').update(JSON.stringify(cfg)).digest('hex').slice(0, 12)}`;
 }

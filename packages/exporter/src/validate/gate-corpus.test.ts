@@ -12,10 +12,10 @@ const judged = judgeCorpus(rows, labels, ruleConfigFrom(env.parse({})));
 
 describe('the quality gate on real small-model output', () => {
   it('has a label for every item of the corpus, and a corpus worth the name', () => {
-    expect(rows.length).toBeGreaterThanOrEqual(15);
+    expect(rows.length).toBeGreaterThanOrEqual(30);
     expect(rows.filter((r) => !labels[r.id]).map((r) => r.id)).toEqual([]);
     const kinds = new Set(rows.map((r) => r.kind));
-    for (const k of ['segment', 'model_answer']) expect(kinds).toContain(k);
+    for (const k of ['segment', 'model_answer', 'drill', 'cue_card']) expect(kinds).toContain(k);
   });
 
   it.each(judged.filter((j) => !j.label?.gateMisses).map((j) => [`${j.row.kind} ${j.row.id}`, j] as const))(

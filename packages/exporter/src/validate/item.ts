@@ -45,6 +45,7 @@ export type RuleId =
   | 'band_plausibility'
   | 'cefr_band'
   | 'topic_words'
+  | 'fragment'
   | 'unlabelled'
   | 'duplicate';
 

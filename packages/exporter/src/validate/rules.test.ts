@@ -426,6 +426,15 @@ describe('consistency with what was measured (needs_review)', () => {
     expect(rules(segment('Yes, I think so, mostly.', 5, 'B1', { topic: 'art_culture' }))).toEqual([]);
   });
 
+  it('fragment: a segment of at most two words is flagged; three words stand alone', () => {
+    const question = { topic: 'hometown', turn: 'question', kind: 'examiner_question' } as const;
+    expect(rules(segment('everyone?', 1, 'A1', question))).toEqual(['fragment']);
+    expect(details(segment('Your hometown?', 1, 'A1', question))).toContain(
+      '2 words: too short to stand alone',
+    );
+    expect(rules(segment('Where do you live?', 1, 'A1', question))).toEqual([]);
+  });
+
   it('unlabelled: a segment the classifier refused is published without labels, flagged, its text still checked', () => {
     const refused = (text: string): ValidationItem => {
       const payload = {

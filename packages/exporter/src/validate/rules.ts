@@ -763,6 +763,13 @@ export const RULES: readonly Rule[] = [
     check: topicWordsRule,
   },
   {
+    id: 'fragment',
+    reason: 'a segment too short to stand alone',
+    applies: ['segment'],
+    outcome: 'review',
+    check: fragmentRule,
+  },
+  {
     id: 'unlabelled',
     reason: 'a segment the classifier refused to label: published without labels',
     applies: ['segment'],
@@ -782,6 +789,20 @@ const BY_ID = new Map(RULES.map((r) => [r.id, r]));
 const applies = (rule: Rule, item: ValidationItem) =>
   rule.applies === 'all' ||
   (rule.applies === 'generated' ? item.itemType === 'generated' : rule.applies.includes(item.kind));
+
+/** Fewer words than a question or an answer can have: the segmenter cut a turn in the wrong place. */
+export const FRAGMENT_MAX_WORDS = 2;
+
+export function fragmentRule(item: ValidationItem): Reason[] {
+  const n = words(item.text).length;
+  if (item.kind !== 'segment' || n > FRAGMENT_MAX_WORDS) return [];
+  return [
+    {
+      rule: 'fragment',
+      detail: `${n} word${n === 1 ? '' : 's'}: too short to stand alone (a turn cut in the wrong place?)`,
+    },
+  ];
+}
 
 /**
  * A segment whose classification the classifier refused (its labels broke their schema, or the model
