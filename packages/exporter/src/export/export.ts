@@ -73,6 +73,7 @@ async function exportLocked(ctx: Ctx, conn: Db): Promise<StageResult> {
   const id = releaseIdOf(head?.id ?? null, runId, version);
   const prefix = releasePrefix(id);
   const base = { rulesVersion: version };
+  const runIds = [...new Set([...(head?.run_ids ?? []), runId])].sort();
 
   if (ctx.input.release) {
     await removeUnfinished(ctx, conn, id);
@@ -80,7 +81,7 @@ async function exportLocked(ctx: Ctx, conn: Db): Promise<StageResult> {
       id,
       seq: (head?.seq ?? 0) + 1,
       previousId: head?.id ?? null,
-      runIds: [...new Set([...(head?.run_ids ?? []), runId])].sort(),
+      runIds,
       rulesVersion: version,
     });
   }
@@ -142,23 +143,27 @@ async function exportLocked(ctx: Ctx, conn: Db): Promise<StageResult> {
         extra: { ...base, releaseId: null, manifestKey: null, items: 0 },
       };
     }
-    log.info({ release_id: head.id, seq: head.seq }, 'the run is already released: nothing to do');
+    log.info(
+      { release_id: head.id, seq: head.seq },
+      head.run_ids.includes(runId)
+        ? 'the run is already released: nothing to do'
+        : 'the run has no approved items: the newest release stays as it is',
+    );
     return {
       counts: { in: head.item_count, out: 0, rejected: 0, skipped: head.item_count },
       extra: { ...base, ...releaseSummary(head) },
     };
   }
 
-  const run_ids = [...new Set([...(head?.run_ids ?? []), runId])].sort();
   await putManifest(ctx.store, 'processed', prefix, 'release', files, {
     releaseId: id,
     seq: (head?.seq ?? 0) + 1,
     counts: tally.counts,
-    sourceRunIds: run_ids,
+    sourceRunIds: runIds,
     models: [...tally.models].sort(),
     promptVersions: [...tally.promptVersions].sort(),
     rulesVersion: version,
-    validation: await validationCounts(conn, run_ids, version),
+    validation: await validationCounts(conn, runIds, version),
     diff,
   });
   const row = await completeRelease(conn, id, {
