@@ -358,6 +358,18 @@ describe('export', () => {
     expect((await keys()).filter((k) => k.startsWith(`releases/${done.id}/`))).toEqual([]);
   });
 
+  it('a run with nothing approved leaves the newest release as it is', async () => {
+    const before = { releases: await releaseRows(), objects: await keys() };
+    const p = spawnStage(CLI, ['export', '--run-id', 'v-empty'], env);
+    expect(await p.exit).toBe(0);
+    expect(p.summary().releaseId).toBe(before.releases.filter((r) => r.status === 'complete').at(-1)?.id);
+    expect(
+      p.json().some((l) => l.msg === 'the run has no approved items: the newest release stays as it is'),
+    ).toBe(true);
+    expect(await releaseRows()).toEqual(before.releases);
+    expect(await keys()).toEqual(before.objects);
+  });
+
   it('objects under releases/ that no release row names are removed', async () => {
     const orphan = `releases/rel_${'0'.repeat(32)}`;
     await store.put('processed', `${orphan}/follow_ups.jsonl`, Buffer.from('{"id":"x"}\n'));
