@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { Db } from '@pronielts/shared/db';
+import { StageError } from '@pronielts/shared/errors';
 import { trackProgress } from '@pronielts/shared/log';
 import type { StageContext, StageResult } from '@pronielts/shared/stage';
 import { type PublishFile, putFiles, putManifest, readManifest } from '@pronielts/shared/storage';
@@ -194,8 +195,13 @@ async function* previousLines(ctx: Ctx, head: ReleaseRow | undefined, kind: stri
   if (!head) return;
   const name = RELEASE_FILES[kind as keyof typeof RELEASE_FILES];
   const manifest = await readManifest(ctx.store, 'processed', releasePrefix(head.id));
-  const file = manifest?.files.find((f) => f.name === name);
-  if (!manifest) throw new Error(`release ${head.id} is complete but its manifest is missing`);
+  // The next release is made from this one's files: without them nothing can be published.
+  if (!manifest)
+    throw new StageError(
+      'internal',
+      `release ${head.id} is complete but its manifest is missing from the store`,
+    );
+  const file = manifest.files.find((f) => f.name === name);
   if (!file) return;
   yield* createInterface({ input: await ctx.store.get('processed', file.key), crlfDelay: Infinity });
 }

@@ -106,6 +106,10 @@ describe('mergeLines', () => {
     expect([...tally.promptVersions].sort()).toEqual(['p0', 'p1']);
   });
 
+  it('refuses a previous release line that is not JSON, naming it', async () => {
+    await expect(merge([line(a), '{"id":"b",'], [])).rejects.toThrow(/line 2 is not JSON: \{"id":"b",/);
+  });
+
   it('refuses input out of id order instead of writing a wrong release', async () => {
     await expect(merge([line(c), line(a)], [])).rejects.toThrow(/not in id order: c before a/);
     await expect(merge([], [b, a])).rejects.toThrow(/not in id order: b before a/);

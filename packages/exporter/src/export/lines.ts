@@ -91,7 +91,18 @@ async function* flat<T>(batches: AsyncIterable<T[]>): AsyncGenerator<T> {
 }
 
 async function* parsed(lines: AsyncIterable<string>): AsyncGenerator<{ item: Item; line: string }> {
-  for await (const line of lines) if (line) yield { item: JSON.parse(line) as Item, line };
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (!line) continue;
+    let item: Item;
+    try {
+      item = JSON.parse(line) as Item;
+    } catch {
+      throw new Error(`the previous release's line ${n} is not JSON: ${line.slice(0, 80)}`);
+    }
+    yield { item, line };
+  }
 }
 
 /** Passes items through, refusing any whose id is not greater than the one before (a merge needs order). */
